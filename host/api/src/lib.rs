@@ -1,0 +1,1 @@
+//! hops-api (work in progress).

@@ -1,0 +1,1 @@
+//! hops-bus (work in progress).

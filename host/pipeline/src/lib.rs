@@ -1,0 +1,1 @@
+//! hops-pipeline (work in progress).

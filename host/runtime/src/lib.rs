@@ -1,0 +1,1 @@
+//! hops-runtime (work in progress).

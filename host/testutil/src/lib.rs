@@ -1,0 +1,1 @@
+//! hops-testutil (work in progress).

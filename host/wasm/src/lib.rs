@@ -1,0 +1,1 @@
+//! hops-wasm (work in progress).

@@ -1,0 +1,1 @@
+//! hops-sdk (work in progress).
