@@ -15,6 +15,46 @@ pub struct EventMeta {
     pub action: String,
 }
 
+impl EventMeta {
+    /// Reads and validates the `hops` object of an event without copying the event.
+    pub fn of(value: &Value) -> Result<Self, EventError> {
+        let Value::Object(payload) = value else {
+            return Err(EventError::NotAnObject(json_type(value)));
+        };
+        let hops = match payload.get("hops") {
+            Some(Value::Object(hops)) => hops,
+            Some(other) => {
+                return Err(EventError::BadMeta(format!(
+                    "`hops` is {}, not an object",
+                    json_type(other)
+                )));
+            }
+            None => return Err(EventError::BadMeta("`hops` is missing".to_owned())),
+        };
+        let text = |key: &str, required: bool| -> Result<String, EventError> {
+            match hops.get(key) {
+                Some(Value::String(s)) if !(required && s.is_empty()) => Ok(s.clone()),
+                Some(Value::String(_)) => {
+                    Err(EventError::BadMeta(format!("`hops.{key}` is empty")))
+                }
+                None | Some(Value::Null) if !required => Ok(String::new()),
+                None | Some(Value::Null) => {
+                    Err(EventError::BadMeta(format!("`hops.{key}` is missing")))
+                }
+                Some(other) => Err(EventError::BadMeta(format!(
+                    "`hops.{key}` is {}, not a string",
+                    json_type(other)
+                ))),
+            }
+        };
+        Ok(EventMeta {
+            source: text("source", false)?,
+            event: text("event", true)?,
+            action: text("action", false)?,
+        })
+    }
+}
+
 /// Why a payload is not a usable source event.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EventError {
@@ -57,39 +97,9 @@ impl SourceEvent {
     /// Validates a JSON value: an object whose `hops.event` is a non-empty string and whose
     /// `hops.source`/`hops.action`, when present, are strings.
     pub fn from_value(value: Value) -> Result<Self, EventError> {
+        let meta = EventMeta::of(&value)?;
         let Value::Object(payload) = value else {
             return Err(EventError::NotAnObject(json_type(&value)));
-        };
-        let hops = match payload.get("hops") {
-            Some(Value::Object(hops)) => hops,
-            Some(other) => {
-                return Err(EventError::BadMeta(format!(
-                    "`hops` is {}, not an object",
-                    json_type(other)
-                )));
-            }
-            None => return Err(EventError::BadMeta("`hops` is missing".to_owned())),
-        };
-        let text = |key: &str, required: bool| -> Result<String, EventError> {
-            match hops.get(key) {
-                Some(Value::String(s)) if !(required && s.is_empty()) => Ok(s.clone()),
-                Some(Value::String(_)) => {
-                    Err(EventError::BadMeta(format!("`hops.{key}` is empty")))
-                }
-                None | Some(Value::Null) if !required => Ok(String::new()),
-                None | Some(Value::Null) => {
-                    Err(EventError::BadMeta(format!("`hops.{key}` is missing")))
-                }
-                Some(other) => Err(EventError::BadMeta(format!(
-                    "`hops.{key}` is {}, not a string",
-                    json_type(other)
-                ))),
-            }
-        };
-        let meta = EventMeta {
-            source: text("source", false)?,
-            event: text("event", true)?,
-            action: text("action", false)?,
         };
         Ok(SourceEvent { payload, meta })
     }

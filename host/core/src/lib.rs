@@ -18,6 +18,7 @@ mod call;
 mod event;
 mod listener;
 mod result;
+mod version;
 mod worker;
 
 pub use call::{CallError, CallOutput, CallRequest};
@@ -27,6 +28,7 @@ pub use listener::{
     WebhookResponse,
 };
 pub use result::{ResultMessage, ResultMeta};
+pub use version::pipeline_set_hash;
 pub use worker::{Registry, Worker, Workers};
 
 /// Returns true when `name` follows the label rule shared by every identifier in Hops:

@@ -1,0 +1,5 @@
+//! The `hops` binary, end to end.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod validate;
