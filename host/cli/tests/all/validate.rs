@@ -10,29 +10,59 @@ fn hops() -> Command {
 }
 
 fn repo(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(path)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(path)
 }
 
 #[test]
 fn valid_directory_exits_zero() {
-    let out = hops().args(["validate"]).arg(repo("examples/quickstart")).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("valid: 2 files, 2 pipelines, 1 task, 1 schedule"));
+    let out = hops()
+        .args(["validate"])
+        .arg(repo("examples/quickstart"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .starts_with("valid: 2 files, 2 pipelines, 1 task, 1 schedule")
+    );
 }
 
 #[test]
 fn errors_exit_one_with_rustc_style_output() {
-    let out = hops().args(["validate"]).arg(repo("testdata/pipelines/invalid/unknown_variable")).output().unwrap();
+    let out = hops()
+        .args(["validate"])
+        .arg(repo("testdata/pipelines/invalid/unknown_variable"))
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("error: Unknown variable\n --> main.hops:4:10\n"), "{text}");
-    assert!(text.contains("4 |     if = frist.completed\n  |          ^^^^^\n"), "{text}");
+    assert!(
+        text.contains("error: Unknown variable\n --> main.hops:4:10\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("4 |     if = frist.completed\n  |          ^^^^^\n"),
+        "{text}"
+    );
     assert!(text.contains("= help: did you mean `first`?"), "{text}");
 }
 
 #[test]
 fn json_output_has_the_documented_shape() {
-    let out = hops().args(["validate", "--format", "json"]).arg(repo("testdata/pipelines/invalid/duplicate_on_names_two_files")).output().unwrap();
+    let out = hops()
+        .args(["validate", "--format", "json"])
+        .arg(repo(
+            "testdata/pipelines/invalid/duplicate_on_names_two_files",
+        ))
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["is_valid"], false);
@@ -42,16 +72,33 @@ fn json_output_has_the_documented_shape() {
     assert_eq!(d["severity"], "error");
     assert_eq!(d["summary"], "Duplicate names found");
     assert_eq!(d["file"], "one/b.hops");
-    assert_eq!((d["line"].as_u64(), d["column"].as_u64(), d["end_line"].as_u64(), d["end_column"].as_u64()), (Some(1), Some(17), Some(1), Some(23)));
+    assert_eq!(
+        (
+            d["line"].as_u64(),
+            d["column"].as_u64(),
+            d["end_line"].as_u64(),
+            d["end_column"].as_u64()
+        ),
+        (Some(1), Some(17), Some(1), Some(23))
+    );
     assert!(d["detail"].as_str().unwrap().contains("must be unique"));
 }
 
 #[test]
 fn unreadable_directory_exits_two_with_a_message() {
-    let out = hops().args(["validate", "/definitely/not/here"]).output().unwrap();
+    let out = hops()
+        .args(["validate", "/definitely/not/here"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read pipelines directory /definitely/not/here"));
-    let out = hops().args(["validate", "--format", "json", "/definitely/not/here"]).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("cannot read pipelines directory /definitely/not/here")
+    );
+    let out = hops()
+        .args(["validate", "--format", "json", "/definitely/not/here"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["is_valid"], false);
