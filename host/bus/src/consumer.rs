@@ -1,0 +1,290 @@
+//! Durable and ephemeral pull consumers for the runner and the app workers.
+
+use std::error::Error as _;
+use std::time::Duration;
+
+use async_nats::jetstream::ErrorCode;
+use async_nats::jetstream::consumer::Consumer;
+use async_nats::jetstream::consumer::pull::Config as PullConfig;
+use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, ReplayPolicy};
+use async_nats::jetstream::context::{RequestError, RequestErrorKind};
+use async_nats::jetstream::stream::{ConsumerError, ConsumerErrorKind};
+use tracing::Instrument;
+
+use crate::connect::Bus;
+use crate::delivery::{Deliveries, deliveries};
+use crate::error::BusError;
+use crate::names::cleanse_name;
+
+/// Settings of the runner's durable consumer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunnerConsumerOptions {
+    /// How long a delivered message may stay unacknowledged before it is delivered again.
+    pub ack_wait: Duration,
+    /// Deliveries of one message before the server gives up on it.
+    pub max_deliver: i64,
+    /// Messages delivered but not yet acknowledged, across every replica (bounds concurrent runs).
+    pub max_ack_pending: i64,
+}
+
+impl Default for RunnerConsumerOptions {
+    fn default() -> Self {
+        RunnerConsumerOptions {
+            ack_wait: Duration::from_secs(30),
+            max_deliver: 5,
+            max_ack_pending: 20_000,
+        }
+    }
+}
+
+/// Settings of an app worker's durable consumer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerConsumerOptions {
+    /// How long a call may run without [`crate::Delivery::in_progress`] before it is delivered
+    /// again.
+    pub ack_wait: Duration,
+    /// Deliveries of one request before the server gives up on it.
+    pub max_deliver: i64,
+    /// Requests delivered but not yet acknowledged, across every replica.
+    pub max_ack_pending: i64,
+}
+
+impl Default for WorkerConsumerOptions {
+    fn default() -> Self {
+        WorkerConsumerOptions {
+            ack_wait: Duration::from_secs(60),
+            max_deliver: 10,
+            max_ack_pending: 10_000,
+        }
+    }
+}
+
+/// An ephemeral consumer (local mode, replay, `--follow`): gone when its owner stops pulling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EphemeralConsumerOptions {
+    /// Subject filter (e.g. [`crate::Subjects::run_filter`] or [`crate::Subjects::all_notify`]).
+    pub filter: String,
+    /// Where to start.
+    pub deliver: DeliverPolicy,
+    /// As for durable consumers.
+    pub ack_wait: Duration,
+    /// As for durable consumers.
+    pub max_deliver: i64,
+    /// The server deletes the consumer after this long without a pull.
+    pub inactive_threshold: Duration,
+}
+
+impl EphemeralConsumerOptions {
+    /// Every message matching `filter`, from the start of the stream, 30 s ack wait, 5 deliveries.
+    pub fn all(filter: impl Into<String>) -> Self {
+        EphemeralConsumerOptions {
+            filter: filter.into(),
+            deliver: DeliverPolicy::All,
+            ack_wait: Duration::from_secs(30),
+            max_deliver: 5,
+            inactive_threshold: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A pull consumer of the Hops stream.
+#[derive(Debug, Clone)]
+pub struct BusConsumer {
+    consumer: Consumer<PullConfig>,
+    bus: Bus,
+}
+
+impl BusConsumer {
+    /// The consumer name (the durable name for durable consumers).
+    pub fn name(&self) -> &str {
+        &self.consumer.cached_info().name
+    }
+
+    /// The subject filter.
+    pub fn filter(&self) -> &str {
+        &self.consumer.cached_info().config.filter_subject
+    }
+
+    /// Messages not yet delivered to anyone, as of the last server answer.
+    pub fn cached_pending(&self) -> u64 {
+        self.consumer.cached_info().num_pending
+    }
+
+    /// A stream of deliveries (pull requests of up to `batch` messages; 200 is a good default).
+    /// Several clients pulling from one durable share the work: each message goes to one of them.
+    ///
+    /// Keep polling after an `Err` (missed heartbeats while reconnecting, a failed pull): the
+    /// stream recovers. `None` means the consumer is gone (deleted): create it again. Messages
+    /// whose subject is not a Hops subject are terminated and skipped.
+    pub async fn messages(&self, batch: usize) -> Result<Deliveries, BusError> {
+        let stream = self
+            .consumer
+            .stream()
+            .max_messages_per_batch(batch.max(1))
+            .heartbeat(Duration::from_secs(5))
+            .expires(Duration::from_secs(30))
+            .messages()
+            .await
+            .map_err(|e| BusError::nats("pull", self.name(), e))?;
+        Ok(deliveries(stream, self.bus.subjects.clone()))
+    }
+}
+
+impl Bus {
+    /// The runner's default durable consumer name: `<acct>-<topic>-runner`.
+    pub fn runner_consumer_name(&self) -> String {
+        cleanse_name(&format!(
+            "{}-{}-runner",
+            self.subjects.account(),
+            self.subjects.topic()
+        ))
+    }
+
+    /// Creates or updates the runner's durable consumer `name` (cleansed) over
+    /// `<acct>.<topic>.notify.>`, explicit ack. A new durable starts at the beginning of the
+    /// stream, so nothing published before the first start is missed; an existing one resumes.
+    pub async fn runner_consumer(
+        &self,
+        name: &str,
+        options: &RunnerConsumerOptions,
+    ) -> Result<BusConsumer, BusError> {
+        let config = PullConfig {
+            durable_name: Some(cleanse_name(name)),
+            description: Some("hops runner: every notify message of the topic".to_owned()),
+            filter_subject: self.subjects.all_notify(),
+            deliver_policy: DeliverPolicy::All,
+            ack_policy: AckPolicy::Explicit,
+            ack_wait: options.ack_wait,
+            max_deliver: options.max_deliver,
+            max_ack_pending: options.max_ack_pending,
+            replay_policy: ReplayPolicy::Instant,
+            ..Default::default()
+        };
+        self.create_consumer("runner", config).await
+    }
+
+    /// Creates or updates the durable consumer of app `app`: `<acct>-<topic>-request-<app>`
+    /// (cleansed) over `<acct>.<topic>.request.*.*.<app>.*`, from the start, explicit ack.
+    pub async fn worker_consumer(
+        &self,
+        app: &str,
+        options: &WorkerConsumerOptions,
+    ) -> Result<BusConsumer, BusError> {
+        let filter = self.subjects.app_requests(app)?;
+        let name = cleanse_name(&format!(
+            "{}-{}-request-{app}",
+            self.subjects.account(),
+            self.subjects.topic()
+        ));
+        let config = PullConfig {
+            durable_name: Some(name),
+            description: Some(format!("hops worker: requests for app {app}")),
+            filter_subject: filter,
+            deliver_policy: DeliverPolicy::All,
+            ack_policy: AckPolicy::Explicit,
+            ack_wait: options.ack_wait,
+            max_deliver: options.max_deliver,
+            max_ack_pending: options.max_ack_pending,
+            replay_policy: ReplayPolicy::Instant,
+            ..Default::default()
+        };
+        self.create_consumer("worker", config).await
+    }
+
+    /// Creates an ephemeral consumer with explicit ack (server-named, in memory).
+    pub async fn ephemeral_consumer(
+        &self,
+        options: EphemeralConsumerOptions,
+    ) -> Result<BusConsumer, BusError> {
+        let config = PullConfig {
+            filter_subject: options.filter,
+            deliver_policy: options.deliver,
+            ack_policy: AckPolicy::Explicit,
+            ack_wait: options.ack_wait,
+            max_deliver: options.max_deliver,
+            inactive_threshold: options.inactive_threshold,
+            memory_storage: true,
+            num_replicas: 1,
+            ..Default::default()
+        };
+        self.create_consumer("ephemeral", config).await
+    }
+
+    /// Deletes consumer `name` (cleansed). `Ok(false)` when it did not exist.
+    pub async fn delete_consumer(&self, name: &str) -> Result<bool, BusError> {
+        let name = cleanse_name(name);
+        let span = tracing::info_span!("hops.bus.delete_consumer", consumer = %name);
+        async move {
+            let stream = self.stream_handle().await?;
+            match stream.delete_consumer(&name).await {
+                Ok(_) => Ok(true),
+                Err(err) if is_code(&err, ErrorCode::CONSUMER_NOT_FOUND) => Ok(false),
+                Err(err) => Err(consumer_error("delete consumer", &name, err, &self.stream)),
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn create_consumer(
+        &self,
+        role: &'static str,
+        config: PullConfig,
+    ) -> Result<BusConsumer, BusError> {
+        let name = config.durable_name.clone().unwrap_or_default();
+        let span = tracing::info_span!("hops.bus.create_consumer", role, consumer = %name, filter = %config.filter_subject);
+        async move {
+            let stream = self.stream_handle().await?;
+            let filter = config.filter_subject.clone();
+            let consumer = stream
+                .create_consumer(config)
+                .await
+                .map_err(|e| consumer_error("create consumer", &filter, e, &self.stream))?;
+            Ok(BusConsumer {
+                consumer,
+                bus: self.clone(),
+            })
+        }
+        .instrument(span)
+        .await
+    }
+}
+
+fn is_code(err: &ConsumerError, code: ErrorCode) -> bool {
+    matches!(err.kind(), ConsumerErrorKind::JetStream(e) if e.error_code() == code)
+}
+
+/// The request-level kind behind a client error, when there is one.
+pub(crate) fn request_kind(err: &(dyn std::error::Error + 'static)) -> Option<RequestErrorKind> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if let Some(r) = e.downcast_ref::<RequestError>() {
+            return Some(r.kind());
+        }
+        cur = e.source();
+    }
+    None
+}
+
+/// Maps a consumer API error to a [`BusError`].
+pub(crate) fn consumer_error(
+    op: &'static str,
+    target: &str,
+    err: ConsumerError,
+    stream: &str,
+) -> BusError {
+    if err.kind() == ConsumerErrorKind::TimedOut {
+        return BusError::timeout(op, target);
+    }
+    if is_code(&err, ErrorCode::STREAM_NOT_FOUND) {
+        return BusError::StreamMissing {
+            subject: target.to_owned(),
+            stream: stream.to_owned(),
+        };
+    }
+    match err.source().and_then(request_kind) {
+        Some(RequestErrorKind::TimedOut) => BusError::timeout(op, target),
+        Some(RequestErrorKind::NoResponders) => BusError::JetStreamUnavailable,
+        _ => BusError::nats(op, target, err),
+    }
+}

@@ -1,0 +1,128 @@
+//! [`Delivery`]: one message handed to the runner or a worker, with its acknowledgement.
+
+use std::pin::Pin;
+use std::time::Duration;
+
+use async_nats::HeaderMap;
+use async_nats::jetstream::AckKind;
+use async_nats::jetstream::consumer::pull::Stream as PullStream;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use futures::{Stream, StreamExt};
+
+use crate::error::BusError;
+use crate::subjects::{ParsedSubject, Subjects};
+
+/// A stream of deliveries from a consumer (see [`crate::BusConsumer::messages`]).
+pub type Deliveries = Pin<Box<dyn Stream<Item = Result<Delivery, BusError>> + Send>>;
+
+/// A message delivered by a durable or ephemeral consumer. Acknowledge it once the outcome is
+/// known: [`Delivery::ack`] when done, [`Delivery::nak`] to retry later, [`Delivery::term`] to
+/// give up. Without any of these it is delivered again after the consumer's ack wait.
+#[derive(Debug)]
+pub struct Delivery {
+    /// The parsed subject.
+    pub subject: ParsedSubject,
+    /// The body.
+    pub payload: Bytes,
+    /// Headers, when published with some.
+    pub headers: Option<HeaderMap>,
+    /// How many times this message has been delivered (1 on the first delivery).
+    pub delivered: u64,
+    /// Position in the stream.
+    pub stream_sequence: u64,
+    /// When the server stored it.
+    pub published: DateTime<Utc>,
+    message: async_nats::jetstream::Message,
+}
+
+impl Delivery {
+    /// The raw subject.
+    pub fn raw_subject(&self) -> &str {
+        &self.message.subject
+    }
+
+    /// Acknowledges and waits for the server's confirmation (double ack), so a successful return
+    /// means the message will not be delivered again.
+    pub async fn ack(&self) -> Result<(), BusError> {
+        self.message
+            .double_ack()
+            .await
+            .map_err(|e| ack_error("ack", self.raw_subject(), e))
+    }
+
+    /// Asks for redelivery, after `delay` if given (otherwise at once).
+    pub async fn nak(&self, delay: Option<Duration>) -> Result<(), BusError> {
+        self.message
+            .ack_with(AckKind::Nak(delay))
+            .await
+            .map_err(|e| ack_error("nak", self.raw_subject(), e))
+    }
+
+    /// Gives up on the message: it is never delivered again.
+    pub async fn term(&self) -> Result<(), BusError> {
+        self.message
+            .ack_with(AckKind::Term)
+            .await
+            .map_err(|e| ack_error("term", self.raw_subject(), e))
+    }
+
+    /// Resets the ack-wait timer: the work is still going on (long calls).
+    pub async fn in_progress(&self) -> Result<(), BusError> {
+        self.message
+            .ack_with(AckKind::Progress)
+            .await
+            .map_err(|e| ack_error("in_progress", self.raw_subject(), e))
+    }
+}
+
+fn ack_error(op: &'static str, subject: &str, err: async_nats::Error) -> BusError {
+    let timed_out = err
+        .downcast_ref::<std::io::Error>()
+        .is_some_and(|e| e.kind() == std::io::ErrorKind::TimedOut)
+        || err.to_string().contains("timed out");
+    if timed_out {
+        BusError::timeout(op, subject)
+    } else {
+        BusError::Nats {
+            op,
+            target: subject.to_owned(),
+            source: err,
+        }
+    }
+}
+
+/// Wraps a pull stream: parses subjects, terminates messages that are not Hops subjects.
+pub(crate) fn deliveries(stream: PullStream, subjects: Subjects) -> Deliveries {
+    Box::pin(stream.filter_map(move |item| {
+        let subjects = subjects.clone();
+        async move {
+            let message = match item {
+                Ok(message) => message,
+                Err(err) => return Some(Err(BusError::nats("receive", "consumer", err))),
+            };
+            let info = match message.info() {
+                Ok(info) => (info.delivered, info.stream_sequence, info.published),
+                Err(err) => return Some(Err(BusError::nats("receive", message.subject.to_string(), err))),
+            };
+            match subjects.parse(&message.subject) {
+                Ok(subject) => Some(Ok(Delivery {
+                    subject,
+                    payload: message.payload.clone(),
+                    headers: message.headers.clone(),
+                    delivered: u64::try_from(info.0).unwrap_or(0),
+                    stream_sequence: info.1,
+                    published: info.2,
+                    message,
+                })),
+                Err(err) => {
+                    tracing::warn!(subject = %message.subject, error = %err, "terminating a message that is not a hops subject");
+                    if let Err(err) = message.ack_with(AckKind::Term).await {
+                        tracing::debug!(error = %err, "failed to terminate the message");
+                    }
+                    None
+                }
+            }
+        }
+    }))
+}

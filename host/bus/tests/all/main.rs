@@ -1,0 +1,15 @@
+//! Integration tests of hops-bus against real nats-server processes (one per test, each on a
+//! free loopback port with a temporary data directory).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod auth;
+mod common;
+mod consumer;
+mod local;
+mod pinning;
+mod publish;
+mod read;
+mod reconnect;
+mod stream;
+mod tls;
