@@ -1,0 +1,58 @@
+//! Why an app could not be loaded.
+
+use std::path::PathBuf;
+
+/// Why a plugin file could not become a running app. Callers branch on the kind (the
+/// registry keeps the previous version serving for all of them; `hops plugins inspect`
+/// explains them).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LoadError {
+    /// The file could not be read.
+    #[error("cannot read {path:?}: {message}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        message: String,
+    },
+    /// The file name does not make a valid app name.
+    #[error(
+        "{0:?} is not a valid app name: use lowercase letters and digits only (no `_`, `-`, dots or capitals), at most 50"
+    )]
+    BadName(String),
+    /// Not a WebAssembly component (a core module, or not wasm at all).
+    #[error("not a component: {0}")]
+    NotAComponent(String),
+    /// A component, but not of a `hops:app` world.
+    #[error("wrong world: {0}")]
+    WrongWorld(String),
+    /// It imports interfaces the host does not provide.
+    #[error("imports what Hops does not provide: {}", .0.join(", "))]
+    UnsatisfiedImports(Vec<String>),
+    /// wasmtime could not compile or link it.
+    #[error("compile error: {0}")]
+    Compile(String),
+    /// The app's `<name>.toml` is invalid.
+    #[error("bad {file}: {message}")]
+    BadManifest {
+        /// The toml file name.
+        file: String,
+        /// What is wrong, naming the key.
+        message: String,
+    },
+}
+
+impl LoadError {
+    /// A short machine-readable kind, for listings and JSON.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            LoadError::Io { .. } => "io",
+            LoadError::BadName(_) => "bad-name",
+            LoadError::NotAComponent(_) => "not-a-component",
+            LoadError::WrongWorld(_) => "wrong-world",
+            LoadError::UnsatisfiedImports(_) => "unsatisfied-imports",
+            LoadError::Compile(_) => "compile",
+            LoadError::BadManifest { .. } => "bad-manifest",
+        }
+    }
+}

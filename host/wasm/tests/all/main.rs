@@ -1,0 +1,13 @@
+//! Integration tests of hops-wasm against real components built by `hops-test-plugins`.
+//! One test binary (wasmtime's `tests/all` layout) so wasmtime links once.
+
+// Test helpers outside `#[test]` functions fail loudly on purpose.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod cache;
+mod calls;
+mod grants;
+mod harness;
+mod hot;
+mod inspect;
+mod listener;

@@ -1,0 +1,201 @@
+//! Test app `echo`: one handler per behaviour the host must cope with.
+//!
+//! | handler  | does |
+//! |----------|------|
+//! | `echo`   | returns its inputs as the result's JSON |
+//! | `fail`   | fails with `inputs.message` (errored result) |
+//! | `retry`  | asks for redelivery after `inputs.backoff_ms` |
+//! | `sleep`  | sleeps `inputs.ms` (a blocking host call) then answers |
+//! | `spin`   | busy-loops `inputs.ms` (forever without it): only the epoch deadline stops it |
+//! | `trap`   | panics, which traps the instance |
+//! | `hog`    | allocates until the memory limit stops it |
+//! | `escape` | tries a file, an env var and an HTTP host it was not granted; reports each |
+//! | `fetch`  | GETs `inputs.url` and returns an HTTP-shaped result |
+//! | `config` | returns its config values |
+//! | `emit`   | emits `inputs` as a source event |
+//! | `log`    | logs `inputs.message` and prints it to stdout and stderr |
+
+use std::time::{Duration, Instant};
+
+use hops_sdk::http::{self, HttpError, Request};
+use hops_sdk::{Call, Output, Result, SourceEvent, Worker, bail, config, events, log, route};
+use serde::Deserialize;
+
+struct Echo;
+
+impl Worker for Echo {
+    fn handle(call: Call) -> Result<Output> {
+        route(
+            call,
+            &[
+                ("echo", echo),
+                ("fail", fail),
+                ("retry", retry),
+                ("sleep", sleep),
+                ("spin", spin),
+                ("trap", trap),
+                ("hog", hog),
+                ("escape", escape),
+                ("fetch", fetch),
+                ("config", config),
+                ("emit", emit),
+                ("log", log),
+            ],
+        )
+    }
+}
+
+hops_sdk::export_worker!(Echo);
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Params {
+    message: Option<String>,
+    ms: Option<u64>,
+    backoff_ms: Option<u64>,
+    url: Option<String>,
+    path: Option<String>,
+    env: Option<String>,
+}
+
+fn params(call: &Call) -> Result<Params> {
+    Ok(call.inputs::<Option<Params>>()?.unwrap_or_default())
+}
+
+fn echo(call: Call) -> Result<Output> {
+    Output::json(&call.inputs_value())
+}
+
+fn fail(call: Call) -> Result<Output> {
+    let message = params(&call)?.message.unwrap_or_else(|| "failed on purpose".into());
+    bail!("{message}")
+}
+
+fn retry(call: Call) -> Result<Output> {
+    let p = params(&call)?;
+    Err(hops_sdk::retry(
+        format!("attempt {} asked for a retry", call.attempt),
+        p.backoff_ms.map(Duration::from_millis),
+    ))
+}
+
+fn sleep(call: Call) -> Result<Output> {
+    let ms = params(&call)?.ms.unwrap_or(100);
+    std::thread::sleep(Duration::from_millis(ms));
+    Output::json(&serde_json::json!({ "slept_ms": ms }))
+}
+
+fn spin(call: Call) -> Result<Output> {
+    let limit = params(&call)?.ms.map(Duration::from_millis);
+    let start = Instant::now();
+    let mut n: u64 = 0;
+    while limit.is_none_or(|limit| start.elapsed() < limit) {
+        n = std::hint::black_box(n.wrapping_add(1));
+    }
+    Output::json(&serde_json::json!({ "spins": n }))
+}
+
+// A trap on purpose: that is what this handler tests.
+#[allow(clippy::panic)]
+fn trap(_call: Call) -> Result<Output> {
+    panic!("trap requested");
+}
+
+fn hog(_call: Call) -> Result<Output> {
+    let mut hoard: Vec<Vec<u8>> = Vec::new();
+    loop {
+        // Touch every page so the memory is really committed, not just reserved.
+        hoard.push(std::hint::black_box(vec![1u8; 1 << 20]));
+        if hoard.len() > 1 << 16 {
+            bail!("allocated 64 GiB without hitting a limit");
+        }
+    }
+}
+
+/// Tries what an app without grants must not be able to do, and reports each attempt.
+/// Fails (errored result) when everything was denied, listing the denials; answers with the
+/// list of what got through otherwise, so a test sees exactly which capability leaked.
+fn escape(call: Call) -> Result<Output> {
+    let p = params(&call)?;
+    let path = p.path.unwrap_or_else(|| "/etc/passwd".into());
+    let env = p.env.unwrap_or_else(|| "HOME".into());
+    let url = p.url.unwrap_or_else(|| "http://example.com/".into());
+    let mut denied = Vec::new();
+    let mut escaped = Vec::new();
+
+    match std::fs::read_to_string(&path) {
+        Ok(text) => escaped.push(format!("file {path} ({} bytes)", text.len())),
+        Err(e) => denied.push(format!("file {path} ({e})")),
+    }
+    match std::env::var(&env) {
+        Ok(_) => escaped.push(format!("env {env}")),
+        Err(e) => denied.push(format!("env {env} ({e})")),
+    }
+    if std::env::vars().next().is_some() {
+        escaped.push("env (some variables visible)".into());
+    }
+    match http::send(&Request::get(url.as_str())) {
+        Ok(response) => escaped.push(format!("http {url} (status {})", response.status)),
+        Err(HttpError::Denied(_)) => denied.push(format!("http {url} (denied by host)")),
+        Err(e) => denied.push(format!("http {url} ({e})")),
+    }
+
+    if escaped.is_empty() {
+        bail!("denied: {}", denied.join("; "))
+    }
+    Output::json(&serde_json::json!({ "escaped": escaped, "denied": denied }))
+}
+
+fn fetch(call: Call) -> Result<Output> {
+    let Some(url) = params(&call)?.url else {
+        bail!("inputs.url is required");
+    };
+    let response = http::send(&Request::get(url.as_str()))?;
+    let mut out = Output::text(response.text()).with_status(response.status);
+    for (name, value) in response.headers {
+        out = out.with_header(name, value);
+    }
+    out.url = Some(url);
+    Ok(out)
+}
+
+fn config(_call: Call) -> Result<Output> {
+    Output::json(&config::all())
+}
+
+#[derive(Deserialize)]
+struct EmitInput {
+    #[serde(default = "default_source")]
+    source: String,
+    event: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    payload: serde_json::Map<String, serde_json::Value>,
+    dedup_key: Option<String>,
+}
+
+fn default_source() -> String {
+    "echo".into()
+}
+
+fn emit(call: Call) -> Result<Output> {
+    let input: EmitInput = call.inputs()?;
+    let mut event =
+        SourceEvent::new(input.source, input.event, input.action).with_payload(&input.payload)?;
+    if let Some(key) = input.dedup_key {
+        event = event.with_dedup_key(key);
+    }
+    let emitted = events::emit(&event)?;
+    Output::json(&serde_json::json!({ "run_id": emitted.run_id, "duplicate": emitted.duplicate }))
+}
+
+// Printing is the point here: the host must capture the guest's stdout and stderr.
+#[allow(clippy::print_stdout, clippy::print_stderr)]
+fn log(call: Call) -> Result<Output> {
+    let message = params(&call)?.message.unwrap_or_else(|| "hello".into());
+    log::info(&message);
+    println!("stdout: {message}");
+    eprintln!("stderr: {message}");
+    Ok(Output::text(message))
+}
