@@ -1,1 +1,55 @@
-//! hops-api (work in progress).
+//! The Hops HTTP interface.
+//!
+//! [`router`] builds the axum app over any [`HostApi`] (the runtime implements it): health and
+//! readiness, the JSON API for tasks, runs, events, replays and plugins, and `/listen/<app>/…`
+//! webhooks handed to listener apps. [`ApiClient`] is the typed client the `hops` CLI uses.
+//!
+//! | route | answer |
+//! |---|---|
+//! | `GET\|HEAD /health` | 200 `ok` |
+//! | `GET /ready` | 200 `{"ready": true}` / 503 `{"ready": false, "reason": …}` |
+//! | `POST /api/events` | 202 [`Accepted`]; `Idempotency-Key` header de-duplicates |
+//! | `GET /api/tasks` | the tasks |
+//! | `POST /api/tasks/{name}/runs` | 202 [`Accepted`]; 404 unknown task; 400 field errors |
+//! | `GET /api/runs?limit=N` | [`RunSummary`] list (default 20, max 500) |
+//! | `GET /api/runs/{id}` | [`RunView`] |
+//! | `POST /api/runs/{id}/replay?dry_run=…` | [`ReplayOutcome`] |
+//! | `GET /api/plugins` | the plugin listing |
+//! | `ANY /listen/{app}/…` | the listener's answer, passed through |
+//!
+//! Errors are `{"message": …, "errors": {field: [problem]}}` with 400/401/404/413/500/503.
+//! With [`ApiConfig::token`] set, `/api/*` needs `Authorization: Bearer <token>`.
+//!
+//! ```no_run
+//! # async fn demo(host: std::sync::Arc<dyn hops_api::HostApi>) -> std::io::Result<()> {
+//! let app = hops_api::router(host, hops_api::ApiConfig::default());
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8916").await?;
+//! hops_api::serve(listener, app, async { let _ = tokio::signal::ctrl_c().await; }).await
+//! # }
+//! ```
+
+mod auth;
+mod client;
+mod config;
+mod dto;
+mod error;
+mod host;
+mod listen;
+mod router;
+mod routes;
+#[cfg(feature = "test-support")]
+#[doc(hidden)]
+pub mod testing;
+
+pub use auth::UNAUTHORIZED_MESSAGE;
+pub use client::{ApiClient, ClientError, DEFAULT_API_URL};
+pub use config::{ApiConfig, DEFAULT_BODY_LIMIT};
+pub use dto::{
+    Accepted, CallStatus, CallView, ParamInfo, ParamKind, PipelineView, PlannedCall, Readiness,
+    ReplayOutcome, RunStatus, RunSummary, RunView, TaskInfo,
+};
+pub use error::{ApiError, ErrorBody, FieldErrors};
+pub use host::HostApi;
+pub use router::{router, serve};
+pub use routes::events::IDEMPOTENCY_KEY;
+pub use routes::runs::{DEFAULT_RUNS_LIMIT, MAX_RUNS_LIMIT};

@@ -1,5 +1,7 @@
 //! Command-line arguments.
 
+pub mod remote;
+
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -18,6 +20,16 @@ pub struct Cli {
 pub enum Command {
     /// Check a pipelines directory and print diagnostics (exit 0 valid, 1 errors, 2 unreadable).
     Validate(ValidateArgs),
+    /// Run a task on a running host, optionally waiting for the run to end.
+    Run(remote::RunArgs),
+    /// Send source events to a running host.
+    #[command(subcommand)]
+    Event(remote::EventCommand),
+    /// Inspect runs: history and timelines.
+    #[command(subcommand)]
+    Runs(remote::RunsCommand),
+    /// Replay a run's event with the current pipelines (`--dry-run`: only show the plan).
+    Replay(remote::ReplayArgs),
 }
 
 /// `hops validate`.

@@ -1,0 +1,48 @@
+//! The [`HostApi`] trait: what the HTTP API needs from a running host.
+
+use hops_core::{WebhookRequest, WebhookResponse};
+use serde_json::{Map, Value};
+
+use crate::{Accepted, ApiError, ReplayOutcome, RunSummary, RunView};
+
+/// What the HTTP API needs from a running host. Implemented by the runtime.
+///
+/// Every method is called from a request handler; implementations should answer quickly and
+/// report failures as [`ApiError`] variants, which map to HTTP statuses.
+#[async_trait::async_trait]
+pub trait HostApi: Send + Sync + 'static {
+    /// Ok when NATS is connected, the stream checked and pipelines loaded; `Err(reason)`
+    /// otherwise.
+    fn ready(&self) -> Result<(), String>;
+
+    /// Publishes a source event (already JSON; the host validates it) as a new run. `dedup`:
+    /// an idempotency key — the same key yields the same run id and no second run.
+    async fn send_event(&self, event: Value, dedup: Option<String>) -> Result<Accepted, ApiError>;
+
+    /// The loaded tasks.
+    async fn tasks(&self) -> Result<Vec<hops_pipeline::Task>, ApiError>;
+
+    /// Runs a task with params (the host checks types, required and unknown params, and applies
+    /// defaults). Every call starts a new run.
+    async fn run_task(&self, task: &str, params: Map<String, Value>) -> Result<Accepted, ApiError>;
+
+    /// Most recent runs first, at most `limit`.
+    async fn list_runs(&self, limit: usize) -> Result<Vec<RunSummary>, ApiError>;
+
+    /// One run's timeline.
+    async fn run(&self, run_id: &str) -> Result<RunView, ApiError>;
+
+    /// Replays a run's event with the current pipelines: a dry run only reports what would be
+    /// dispatched.
+    async fn replay(&self, run_id: &str, dry_run: bool) -> Result<ReplayOutcome, ApiError>;
+
+    /// Plugin listing (its shape is owned by the wasm layer; passed through as JSON).
+    async fn plugins(&self) -> Result<Value, ApiError>;
+
+    /// A webhook for listener app `app` (`/listen/<app>/<path>`).
+    async fn webhook(
+        &self,
+        app: &str,
+        request: WebhookRequest,
+    ) -> Result<WebhookResponse, ApiError>;
+}

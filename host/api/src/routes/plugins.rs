@@ -1,0 +1,13 @@
+//! `GET /api/plugins`.
+
+use axum::Json;
+use axum::extract::State;
+use serde_json::Value;
+
+use crate::ApiError;
+use crate::router::AppState;
+
+/// The plugin listing, as the host reports it.
+pub(crate) async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    Ok(Json(state.api.plugins().await?))
+}

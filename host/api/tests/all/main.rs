@@ -1,0 +1,12 @@
+//! The HTTP API end to end: a fake host served on a loopback port, driven through real HTTP.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod auth;
+mod client;
+mod events;
+mod health;
+mod listen;
+mod runs;
+mod support;
+mod tasks;

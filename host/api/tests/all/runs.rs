@@ -1,0 +1,162 @@
+//! `GET /api/runs`, `GET /api/runs/{id}`, `POST /api/runs/{id}/replay`, `GET /api/plugins`.
+
+use hops_api::testing::Recorded;
+use serde_json::{Value, json};
+
+use crate::support::{get, post, start};
+
+fn event(n: u32) -> Value {
+    json!({"n": n, "hops": {"source": "me", "event": "deploy", "action": "started"}})
+}
+
+#[tokio::test]
+async fn lists_runs_newest_first_with_a_bounded_limit() {
+    let server = start().await;
+    let ids: Vec<String> = (0..3)
+        .map(|n| server.host.start_run(event(n)).unwrap())
+        .collect();
+    let (status, runs) = get(&server, "/api/runs").await;
+    assert_eq!(status, 200);
+    let listed: Vec<&str> = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["run_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, [ids[2].as_str(), ids[1].as_str(), ids[0].as_str()]);
+    let first = runs[0].as_object().unwrap();
+    for key in [
+        "run_id",
+        "status",
+        "source",
+        "event",
+        "action",
+        "started_at",
+        "finished_at",
+        "error",
+    ] {
+        assert!(first.contains_key(key), "{key} in {first:?}");
+    }
+    assert_eq!(runs[0]["status"], "running");
+    assert_eq!(runs[0]["event"], "deploy");
+
+    let (_, one) = get(&server, "/api/runs?limit=1").await;
+    assert_eq!(one.as_array().unwrap().len(), 1);
+    get(&server, "/api/runs?limit=100000").await;
+    let limits: Vec<usize> = server
+        .host
+        .recorded()
+        .into_iter()
+        .filter_map(|r| match r {
+            Recorded::ListRuns { limit } => Some(limit),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(limits, [20, 1, 500]);
+
+    for bad in ["limit=abc", "limit=0", "limit=-1"] {
+        let (status, body) = get(&server, &format!("/api/runs?{bad}")).await;
+        assert_eq!(status, 400, "{bad}");
+        assert!(
+            body["message"].as_str().unwrap().contains("limit must be"),
+            "{body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn shows_a_run_timeline_in_the_documented_shape() {
+    let server = start().await;
+    let id = server.host.start_run(event(1)).unwrap();
+    let (status, run) = get(&server, &format!("/api/runs/{id}")).await;
+    assert_eq!(status, 200, "{run}");
+    assert_eq!(run["run_id"], id.as_str());
+    assert_eq!(run["status"], "running");
+    assert_eq!(run["event"], event(1));
+    assert_eq!(
+        run["pipelines"],
+        json!([{"name": "main", "status": "running"}])
+    );
+    let call = run["calls"][0].as_object().unwrap();
+    for key in [
+        "name",
+        "pipeline",
+        "app",
+        "handler",
+        "status",
+        "inputs",
+        "result",
+        "error",
+        "started_at",
+        "finished_at",
+        "duration_ms",
+        "waiting_for",
+        "attempts",
+    ] {
+        assert!(call.contains_key(key), "{key} in {call:?}");
+    }
+    assert_eq!(run["calls"][0]["status"], "completed");
+    assert_eq!(run["calls"][1]["status"], "pending");
+    assert_eq!(run["calls"][1]["result"], Value::Null);
+    // The fake ends runs after three fetches.
+    get(&server, &format!("/api/runs/{id}")).await;
+    let (_, done) = get(&server, &format!("/api/runs/{id}")).await;
+    assert_eq!(done["status"], "completed");
+    assert_eq!(done["calls"][1]["result"], json!({"ok": true}));
+}
+
+#[tokio::test]
+async fn an_unknown_run_is_404() {
+    let server = start().await;
+    let (status, body) = get(&server, "/api/runs/nope").await;
+    assert_eq!((status, body), (404, json!({"message": "no run `nope`"})));
+    let (status, _) = post(&server, "/api/runs/nope/replay?dry_run=true", "").await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn a_dry_run_replay_plans_calls_without_starting_a_run() {
+    let server = start().await;
+    let id = server.host.start_run(event(1)).unwrap();
+    let (status, outcome) = post(&server, &format!("/api/runs/{id}/replay?dry_run=true"), "").await;
+    assert_eq!(status, 200, "{outcome}");
+    assert_eq!(outcome["dry_run"], true);
+    assert_eq!(outcome["run_id"], Value::Null);
+    assert_eq!(
+        outcome["calls"],
+        json!([{"pipeline": "main", "name": "first", "app": "echo", "handler": "echo", "inputs": {"n": 1}}])
+    );
+    assert_eq!(
+        outcome["diagnostics"][0],
+        "pipeline `broken`: unknown variable `nope`"
+    );
+    assert_eq!(server.host.run_ids().len(), 1);
+}
+
+#[tokio::test]
+async fn a_replay_starts_a_new_run() {
+    let server = start().await;
+    let id = server.host.start_run(event(1)).unwrap();
+    let (status, outcome) = post(&server, &format!("/api/runs/{id}/replay"), "").await;
+    assert_eq!(status, 200, "{outcome}");
+    assert_eq!(outcome["dry_run"], false);
+    let new_run = outcome["run_id"].as_str().unwrap();
+    assert_eq!(server.host.run_ids(), [id.as_str(), new_run]);
+    let (status, body) = post(&server, &format!("/api/runs/{id}/replay?dry_run=maybe"), "").await;
+    assert_eq!(status, 400);
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("dry_run must be"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn plugins_are_passed_through() {
+    let server = start().await;
+    let (status, plugins) = get(&server, "/api/plugins").await;
+    assert_eq!(status, 200);
+    assert_eq!(plugins[0]["name"], "echo");
+}
