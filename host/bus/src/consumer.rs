@@ -37,6 +37,17 @@ impl Default for RunnerConsumerOptions {
     }
 }
 
+/// What an app's worker consumer reports about the workers pulling from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkerActivity {
+    /// Pull requests waiting for messages: workers idle but listening.
+    pub waiting_pulls: usize,
+    /// Requests delivered and not yet acknowledged: calls being worked on.
+    pub in_flight: usize,
+    /// Requests not yet delivered.
+    pub pending: u64,
+}
+
 /// Settings of an app worker's durable consumer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkerConsumerOptions {
@@ -171,11 +182,7 @@ impl Bus {
         options: &WorkerConsumerOptions,
     ) -> Result<BusConsumer, BusError> {
         let filter = self.subjects.app_requests(app)?;
-        let name = cleanse_name(&format!(
-            "{}-{}-request-{app}",
-            self.subjects.account(),
-            self.subjects.topic()
-        ));
+        let name = self.worker_consumer_name(app);
         let config = PullConfig {
             durable_name: Some(name),
             description: Some(format!("hops worker: requests for app {app}")),
@@ -189,6 +196,32 @@ impl Bus {
             ..Default::default()
         };
         self.create_consumer("worker", config).await
+    }
+
+    /// The durable consumer name of app `app`'s workers: `<acct>-<topic>-request-<app>`.
+    pub fn worker_consumer_name(&self, app: &str) -> String {
+        cleanse_name(&format!(
+            "{}-{}-request-{app}",
+            self.subjects.account(),
+            self.subjects.topic()
+        ))
+    }
+
+    /// Whether workers of app `app` are pulling requests now (anywhere on the cluster):
+    /// `None` when its consumer does not exist.
+    pub async fn worker_activity(&self, app: &str) -> Result<Option<WorkerActivity>, BusError> {
+        use async_nats::jetstream::context::ConsumerInfoErrorKind;
+        let name = self.worker_consumer_name(app);
+        let stream = self.stream_handle().await?;
+        match stream.consumer_info(&name).await {
+            Ok(info) => Ok(Some(WorkerActivity {
+                waiting_pulls: info.num_waiting,
+                in_flight: info.num_ack_pending,
+                pending: info.num_pending,
+            })),
+            Err(err) if err.kind() == ConsumerInfoErrorKind::NotFound => Ok(None),
+            Err(err) => Err(BusError::nats("consumer info", &name, err)),
+        }
     }
 
     /// Creates an ephemeral consumer with explicit ack (server-named, in memory).

@@ -62,7 +62,8 @@ mod subjects;
 pub use config::{Auth, BusConfig, DEFAULT_ACCOUNT, DEFAULT_TOPIC, TlsOptions, redact_url};
 pub use connect::Bus;
 pub use consumer::{
-    BusConsumer, EphemeralConsumerOptions, RunnerConsumerOptions, WorkerConsumerOptions,
+    BusConsumer, EphemeralConsumerOptions, RunnerConsumerOptions, WorkerActivity,
+    WorkerConsumerOptions,
 };
 pub use delivery::{Deliveries, Delivery};
 pub use error::{BoxError, BusError, ConfigError, SubjectError};

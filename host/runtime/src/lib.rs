@@ -2,9 +2,25 @@
 //!
 //! The runner evaluates pipelines over each run's messages and dispatches calls; worker loops
 //! hand calls to apps (WebAssembly components or native workers) and publish their results;
-//! schedules start runs on time; the pipeline store hot-reloads pipelines and keeps every
-//! version runs are pinned to. [`HostBuilder`] assembles a host for the CLI and for tests.
+//! schedules start runs on time; listener polls tick listener apps; the pipeline store
+//! hot-reloads pipelines and keeps every version runs are pinned to. [`Host`] assembles them
+//! over one bus connection for the CLI and for tests.
 
+pub mod api;
+pub mod bus_adapters;
+pub mod call_headers;
+pub mod host;
+pub mod listeners;
 pub mod params;
 pub mod pipelines;
+pub mod run_record;
+pub mod runner;
 pub mod schedules;
+pub mod views;
+pub mod workers;
+
+pub use api::{HostServices, PluginListing};
+pub use bus_adapters::{BusEvents, BusVersions};
+pub use host::{Host, HostConfig, Roles};
+pub use pipelines::{PipelineStore, ReloadHook, VersionStore};
+pub use runner::RunnerOptions;

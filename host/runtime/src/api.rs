@@ -1,0 +1,322 @@
+//! The runtime behind the HTTP API ([`hops_api::HostApi`]).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use async_trait::async_trait;
+use hops_api::{
+    Accepted, ApiError, HostApi, PipelineView, PlannedCall, ReplayOutcome, RunStatus, RunSummary,
+    RunView,
+};
+use hops_bus::{Bus, BusError, Channels, EventScan};
+use hops_core::{
+    EventMeta, EventSink as _, ListenerError, Listeners, SourceEvent, WebhookRequest,
+    WebhookResponse, Workers,
+};
+use hops_pipeline::{ProcessEnv, RunBundle, evaluate};
+use serde_json::{Map, Value};
+
+use crate::bus_adapters::BusEvents;
+use crate::params::task_event;
+use crate::pipelines::PipelineStore;
+use crate::run_record::{RUN_MARKER, RunRecord, marker_error, marker_errored};
+use crate::views::{AppPresence, run_status, run_view};
+
+/// Lists the plugins of the host as JSON (supplied by the wasm layer).
+pub type PluginListing = Arc<dyn Fn() -> Value + Send + Sync>;
+
+/// What the API serves from: the bus, the pipelines and the apps of this process.
+pub struct HostServices {
+    pub(crate) bus: Arc<Bus>,
+    pub(crate) store: Arc<PipelineStore>,
+    pub(crate) workers: Workers,
+    pub(crate) listeners: Listeners,
+    pub(crate) plugins: Option<PluginListing>,
+    pub(crate) stream_checked: AtomicBool,
+}
+
+impl HostServices {
+    /// Assembles the services; the stream counts as checked (callers check it first).
+    pub fn new(
+        bus: Arc<Bus>,
+        store: Arc<PipelineStore>,
+        workers: Workers,
+        listeners: Listeners,
+        plugins: Option<PluginListing>,
+    ) -> HostServices {
+        HostServices {
+            bus,
+            store,
+            workers,
+            listeners,
+            plugins,
+            stream_checked: AtomicBool::new(true),
+        }
+    }
+
+    async fn publish(&self, event: SourceEvent, run_id: String) -> Result<Accepted, ApiError> {
+        let emitted = BusEvents(Arc::clone(&self.bus))
+            .emit(event, run_id)
+            .await
+            .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+        Ok(Accepted {
+            run_id: emitted.run_id,
+            duplicate: emitted.duplicate,
+        })
+    }
+
+    async fn presence(&self, record: &RunRecord) -> HashMap<String, AppPresence> {
+        let mut out = HashMap::new();
+        for request in &record.requests {
+            if record.results.contains_key(&request.call) || out.contains_key(&request.app) {
+                continue;
+            }
+            let presence = if self.workers.get(&request.app).is_some() {
+                AppPresence::Served
+            } else {
+                match self.bus.worker_activity(&request.app).await {
+                    Ok(None) => AppPresence::Missing(format!(
+                        "no worker serves app {}: add {}.wasm to a host's plugins directory",
+                        request.app, request.app
+                    )),
+                    Ok(Some(activity))
+                        if activity.waiting_pulls == 0 && activity.in_flight == 0 =>
+                    {
+                        AppPresence::Missing(format!(
+                            "no running host serves app {} right now",
+                            request.app
+                        ))
+                    }
+                    _ => AppPresence::Served,
+                }
+            };
+            out.insert(request.app.clone(), presence);
+        }
+        out
+    }
+}
+
+fn bus_error(err: BusError) -> ApiError {
+    if err.is_transient() {
+        ApiError::Unavailable(err.to_string())
+    } else {
+        ApiError::Internal(err.to_string())
+    }
+}
+
+fn check_run_id(run_id: &str) -> Result<(), ApiError> {
+    hops_bus::validate_run_id(run_id)
+        .map_err(|e| ApiError::NotFound(format!("no run {run_id:?}: {e}")))
+}
+
+#[async_trait]
+impl HostApi for HostServices {
+    fn ready(&self) -> Result<(), String> {
+        if !self.bus.is_connected() {
+            return Err("not connected to NATS".to_owned());
+        }
+        if !self.stream_checked.load(Ordering::Relaxed) {
+            return Err(format!("stream {} not checked yet", self.bus.stream_name()));
+        }
+        if self.store.current().is_none() {
+            return Err(
+                "no valid pipelines loaded (see the host's log for diagnostics)".to_owned(),
+            );
+        }
+        Ok(())
+    }
+
+    async fn send_event(&self, event: Value, dedup: Option<String>) -> Result<Accepted, ApiError> {
+        let event = SourceEvent::from_value(event).map_err(|e| ApiError::invalid(e.to_string()))?;
+        let run_id = match dedup.as_deref() {
+            Some(key) => event.stable_run_id(Some(key)),
+            None => SourceEvent::fresh_run_id(),
+        };
+        self.publish(event, run_id).await
+    }
+
+    async fn tasks(&self) -> Result<Vec<hops_pipeline::Task>, ApiError> {
+        Ok(self
+            .store
+            .current()
+            .map(|set| set.tasks.clone())
+            .unwrap_or_default())
+    }
+
+    async fn run_task(&self, task: &str, params: Map<String, Value>) -> Result<Accepted, ApiError> {
+        let set = self
+            .store
+            .current()
+            .ok_or_else(|| ApiError::Unavailable("no valid pipelines are loaded".to_owned()))?;
+        let Some(found) = set.task(task) else {
+            let known: Vec<&str> = set.tasks.iter().map(|t| t.name.as_str()).collect();
+            return Err(ApiError::NotFound(if known.is_empty() {
+                format!("unknown task {task:?}: no tasks are defined")
+            } else {
+                format!("unknown task {task:?}; tasks: {}", known.join(", "))
+            }));
+        };
+        let event = task_event(found, params).map_err(|errors| ApiError::Invalid {
+            message: format!("invalid parameters for task {task}"),
+            errors,
+        })?;
+        self.publish(event, SourceEvent::fresh_run_id()).await
+    }
+
+    async fn list_runs(&self, limit: usize) -> Result<Vec<RunSummary>, ApiError> {
+        let events = self
+            .bus
+            .scan_events(EventScan::latest(limit))
+            .await
+            .map_err(bus_error)?;
+        let summaries = events.into_iter().map(|event| async move {
+            let run_id = event.subject.run_id.clone();
+            let meta = serde_json::from_slice::<Value>(&event.payload)
+                .ok()
+                .and_then(|v| EventMeta::of(&v).ok());
+            let marker = match self.bus.subjects().done(&run_id, RUN_MARKER) {
+                Ok(subject) => self.bus.read_last(&subject).await.ok().flatten(),
+                Err(_) => None,
+            };
+            let marker_value = marker
+                .as_ref()
+                .and_then(|m| serde_json::from_slice::<Value>(&m.payload).ok());
+            RunSummary {
+                run_id,
+                status: match &marker_value {
+                    Some(v) if marker_errored(v) => RunStatus::Errored,
+                    Some(_) => RunStatus::Completed,
+                    None if marker.is_some() => RunStatus::Completed,
+                    None => RunStatus::Running,
+                },
+                source: meta.as_ref().map(|m| m.source.clone()).unwrap_or_default(),
+                event: meta.as_ref().map(|m| m.event.clone()).unwrap_or_default(),
+                action: meta.as_ref().map(|m| m.action.clone()).unwrap_or_default(),
+                started_at: event.published,
+                finished_at: marker.as_ref().map(|m| m.published),
+                error: marker_value.as_ref().and_then(marker_error),
+            }
+        });
+        Ok(futures::future::join_all(summaries).await)
+    }
+
+    async fn run(&self, run_id: &str) -> Result<RunView, ApiError> {
+        check_run_id(run_id)?;
+        let messages = self
+            .bus
+            .read_run(run_id, Channels::All)
+            .await
+            .map_err(bus_error)?;
+        if messages.is_empty() {
+            return Err(ApiError::NotFound(format!("no run {run_id}")));
+        }
+        let record = RunRecord::from_messages(&messages);
+        let set = match &record.pin {
+            Some(pin) => self.store.by_hash(pin).await.ok(),
+            None => None,
+        };
+        let presence = self.presence(&record).await;
+        Ok(run_view(run_id, &record, set.as_deref(), &presence))
+    }
+
+    async fn replay(&self, run_id: &str, dry_run: bool) -> Result<ReplayOutcome, ApiError> {
+        check_run_id(run_id)?;
+        let subject = self
+            .bus
+            .subjects()
+            .event(run_id)
+            .map_err(|e| ApiError::NotFound(e.to_string()))?;
+        let stored = self
+            .bus
+            .read_last(&subject)
+            .await
+            .map_err(bus_error)?
+            .ok_or_else(|| ApiError::NotFound(format!("no run {run_id}")))?;
+        let event = SourceEvent::from_slice(&stored.payload)
+            .map_err(|e| ApiError::invalid(format!("run {run_id} cannot be replayed: {e}")))?;
+        let set = self
+            .store
+            .current()
+            .ok_or_else(|| ApiError::Unavailable("no valid pipelines are loaded".to_owned()))?;
+        let bundle = RunBundle::new(Value::Object(event.payload().clone()));
+        let decisions = evaluate(&set, &bundle, &ProcessEnv)
+            .map_err(|e| ApiError::invalid(format!("run {run_id} cannot be replayed: {e}")))?;
+        let calls = decisions
+            .calls
+            .iter()
+            .map(|call| PlannedCall {
+                pipeline: call.on.clone(),
+                name: call.name.clone(),
+                app: call.app.clone(),
+                handler: call.handler.clone(),
+                inputs: call.inputs.clone().unwrap_or(Value::Null),
+            })
+            .collect();
+        let pipelines = decisions
+            .pipelines
+            .iter()
+            .map(|p| PipelineView {
+                name: p.name.clone(),
+                status: run_status(p.status),
+            })
+            .collect();
+        let diagnostics = decisions
+            .diagnostics
+            .iter()
+            .map(|d| format!("{}: {}", d.summary, d.detail))
+            .collect();
+        let new_run = if dry_run {
+            None
+        } else {
+            Some(
+                self.publish(event, SourceEvent::fresh_run_id())
+                    .await?
+                    .run_id,
+            )
+        };
+        Ok(ReplayOutcome {
+            dry_run,
+            run_id: new_run,
+            calls,
+            pipelines,
+            diagnostics,
+        })
+    }
+
+    async fn plugins(&self) -> Result<Value, ApiError> {
+        Ok(match &self.plugins {
+            Some(list) => list(),
+            None => Value::Array(Vec::new()),
+        })
+    }
+
+    async fn webhook(
+        &self,
+        app: &str,
+        request: WebhookRequest,
+    ) -> Result<WebhookResponse, ApiError> {
+        let listener = self.listeners.get(app).ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "no listener app {app:?} is loaded; listeners: {}",
+                names_or_none(&self.listeners.names())
+            ))
+        })?;
+        listener.webhook(request).await.map_err(|err| match err {
+            ListenerError::Failed(message) => {
+                ApiError::Internal(format!("listener {app} failed: {message}"))
+            }
+            ListenerError::Unavailable(message) => {
+                ApiError::Unavailable(format!("listener {app} is unavailable: {message}"))
+            }
+        })
+    }
+}
+
+fn names_or_none(names: &[String]) -> String {
+    if names.is_empty() {
+        "none".to_owned()
+    } else {
+        names.join(", ")
+    }
+}

@@ -1,0 +1,355 @@
+//! The runner: consumes every notify message of the topic, evaluates the run it belongs to
+//! with the version of the pipelines the run is pinned to, and publishes what the evaluation
+//! decided (call requests, pipeline done markers, the run's own done marker). Every publish is
+//! publish-once, so any number of runners on one stream dispatch each call exactly once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use chrono::Utc;
+use futures::StreamExt as _;
+use hops_bus::{Bus, BusConsumer, Channels, Delivery, RunnerConsumerOptions, SubjectKind};
+use hops_core::{EventMeta, ResultMessage};
+use hops_pipeline::{Decisions, PipelineStatus, ProcessEnv, evaluate};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument as _, debug, info, warn};
+
+use crate::call_headers;
+use crate::pipelines::{PipelineStore, short};
+use crate::run_record::{RUN_MARKER, RunRecord};
+
+/// Runner settings.
+#[derive(Debug, Clone)]
+pub struct RunnerOptions {
+    /// Durable consumer name; replicas sharing it share the work.
+    pub consumer_name: Option<String>,
+    /// Consumer settings (ack wait, deliveries before giving up).
+    pub consumer: RunnerConsumerOptions,
+    /// Messages processed at once by this runner.
+    pub concurrency: usize,
+}
+
+impl Default for RunnerOptions {
+    fn default() -> Self {
+        RunnerOptions {
+            consumer_name: None,
+            consumer: RunnerConsumerOptions::default(),
+            concurrency: 256,
+        }
+    }
+}
+
+/// Why a run could not be advanced.
+#[derive(Debug, thiserror::Error)]
+enum StepError {
+    /// Worth another delivery (bus trouble, a version not fetched yet).
+    #[error("{0:#}")]
+    Transient(anyhow::Error),
+    /// The run cannot go on: it ends errored with this message.
+    #[error("{0}")]
+    Fatal(String),
+}
+
+impl From<hops_bus::BusError> for StepError {
+    fn from(err: hops_bus::BusError) -> Self {
+        StepError::Transient(err.into())
+    }
+}
+
+/// Runs the runner until `cancel`. Waits for the first good pipelines before consuming, so no
+/// message is spent while nothing can be evaluated.
+pub async fn run(
+    bus: Arc<Bus>,
+    store: Arc<PipelineStore>,
+    options: RunnerOptions,
+    cancel: CancellationToken,
+) {
+    let mut changes = store.subscribe();
+    while store.current().is_none() {
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            _ = changes.changed() => {}
+        }
+    }
+    let name = options
+        .consumer_name
+        .clone()
+        .unwrap_or_else(|| bus.runner_consumer_name());
+    let runner = Arc::new(Runner {
+        bus: Arc::clone(&bus),
+        store,
+        max_deliver: u64::try_from(options.consumer.max_deliver).unwrap_or(u64::MAX),
+    });
+    let limit = Arc::new(Semaphore::new(options.concurrency.max(1)));
+    let mut failures = 0u32;
+    while !cancel.is_cancelled() {
+        let consumer = match bus.runner_consumer(&name, &options.consumer).await {
+            Ok(consumer) => consumer,
+            Err(err) => {
+                failures += 1;
+                warn!(error = %err, "runner: could not open its consumer; retrying");
+                backoff(&cancel, failures).await;
+                continue;
+            }
+        };
+        failures = 0;
+        info!(consumer = %name, "runner consuming");
+        consume(&runner, &consumer, &limit, options.concurrency, &cancel).await;
+    }
+    // Let runs in progress finish their publishes.
+    let _ = limit
+        .acquire_many(u32::try_from(options.concurrency.max(1)).unwrap_or(u32::MAX))
+        .await;
+}
+
+async fn consume(
+    runner: &Arc<Runner>,
+    consumer: &BusConsumer,
+    limit: &Arc<Semaphore>,
+    batch: usize,
+    cancel: &CancellationToken,
+) {
+    let mut messages = match consumer.messages(batch.min(256)).await {
+        Ok(messages) => messages,
+        Err(err) => {
+            warn!(error = %err, "runner: pull failed");
+            backoff(cancel, 1).await;
+            return;
+        }
+    };
+    loop {
+        let Ok(permit) = Arc::clone(limit).acquire_owned().await else {
+            return;
+        };
+        let next = tokio::select! {
+            () = cancel.cancelled() => return,
+            next = messages.next() => next,
+        };
+        match next {
+            Some(Ok(delivery)) => {
+                let runner = Arc::clone(runner);
+                tokio::spawn(async move {
+                    runner.handle(delivery).await;
+                    drop(permit);
+                });
+            }
+            Some(Err(err)) => {
+                debug!(error = %err, "runner: receive error (the consumer recovers)");
+                if !err.is_transient() {
+                    backoff(cancel, 1).await;
+                }
+            }
+            None => return,
+        }
+    }
+}
+
+async fn backoff(cancel: &CancellationToken, failures: u32) {
+    let wait = Duration::from_millis(200u64 << failures.min(5));
+    tokio::select! {
+        () = cancel.cancelled() => {}
+        () = tokio::time::sleep(wait) => {}
+    }
+}
+
+struct Runner {
+    bus: Arc<Bus>,
+    store: Arc<PipelineStore>,
+    max_deliver: u64,
+}
+
+impl Runner {
+    async fn handle(&self, delivery: Delivery) {
+        let run_id = delivery.subject.run_id.clone();
+        let advances = matches!(
+            delivery.subject.kind,
+            SubjectKind::Event | SubjectKind::Result { .. }
+        );
+        if !advances {
+            // Pins and done markers are the runner's own output.
+            ack(&delivery).await;
+            return;
+        }
+        let span = tracing::info_span!("hops.runtime.runner.step", run_id = %run_id, delivered = delivery.delivered);
+        async {
+            match self.step(&run_id).await {
+                Ok(()) => ack(&delivery).await,
+                Err(StepError::Fatal(message)) => {
+                    warn!(error = %message, "run cannot go on; it ends errored");
+                    match self.finish(&run_id, Some(message)).await {
+                        Ok(()) => ack(&delivery).await,
+                        Err(err) => nak(&delivery, err, self.max_deliver).await,
+                    }
+                }
+                Err(StepError::Transient(err)) if delivery.delivered >= self.max_deliver => {
+                    let message = format!(
+                        "the runner gave up on this run after {} attempts: {err:#}",
+                        delivery.delivered
+                    );
+                    warn!(error = %message, "run ends errored");
+                    if let Err(err) = self.finish(&run_id, Some(message)).await {
+                        warn!(error = %err, "could not record the run's end; it stays running");
+                    }
+                    if let Err(err) = delivery.term().await {
+                        debug!(error = %err, "term failed");
+                    }
+                }
+                Err(StepError::Transient(err)) => nak(&delivery, err, self.max_deliver).await,
+            }
+        }
+        .instrument(span)
+        .await;
+    }
+
+    /// Reads the run, evaluates it and publishes the decisions.
+    async fn step(&self, run_id: &str) -> Result<(), StepError> {
+        let messages = self.bus.read_run(run_id, Channels::All).await?;
+        let record = RunRecord::from_messages(&messages);
+        if record.run_done.is_some() {
+            return Ok(());
+        }
+        if let Some(problem) = &record.event_error {
+            return Err(StepError::Fatal(format!("bad event: {problem}")));
+        }
+        let Some(event) = &record.event else {
+            return Err(StepError::Fatal(
+                "no source event is stored for this run".to_owned(),
+            ));
+        };
+        if let Err(err) = EventMeta::of(event) {
+            return Err(StepError::Fatal(format!("bad event: {err}")));
+        }
+        let pin = match &record.pin {
+            Some(pin) => pin.clone(),
+            None => {
+                let current = self.store.current().ok_or_else(|| {
+                    StepError::Transient(anyhow::anyhow!("no pipelines are loaded yet"))
+                })?;
+                self.bus.pin_run(run_id, &current.hash).await?
+            }
+        };
+        let set = self
+            .store
+            .by_hash(&pin)
+            .await
+            .map_err(StepError::Transient)?;
+        let Some(mut bundle) = record.bundle() else {
+            return Err(StepError::Fatal("the run has no event".to_owned()));
+        };
+        bundle.pin = Some(pin.clone());
+        let decisions = evaluate(&set, &bundle, &ProcessEnv)
+            .map_err(|err| StepError::Fatal(err.to_string()))?;
+        for diagnostic in &decisions.diagnostics {
+            warn!(version = %short(&pin), "{}", diagnostic.summary);
+        }
+        self.publish(run_id, &decisions).await?;
+        if decisions.run_status() != PipelineStatus::Running {
+            self.finish(run_id, run_error(&decisions, &record))
+                .await
+                .map_err(StepError::Transient)?;
+        }
+        Ok(())
+    }
+
+    async fn publish(&self, run_id: &str, decisions: &Decisions) -> Result<(), StepError> {
+        let subjects = self.bus.subjects();
+        let mut publishes = Vec::with_capacity(decisions.calls.len() + decisions.done.len());
+        for call in &decisions.calls {
+            let subject = subjects
+                .request(run_id, &call.call, &call.app, &call.handler)
+                .map_err(|e| StepError::Fatal(format!("call {}: {e}", call.call)))?;
+            let payload = match &call.inputs {
+                Some(inputs) => Bytes::from(serde_json::to_vec(inputs).unwrap_or_default()),
+                None => Bytes::new(),
+            };
+            let headers = call_headers::encode(call);
+            let bus = &self.bus;
+            publishes.push(futures::future::Either::Left(async move {
+                let published = bus
+                    .publish_once_with_headers(&subject, headers, payload)
+                    .await?;
+                if !published.duplicate {
+                    debug!(call = %call.call, app = %call.app, handler = %call.handler, "call dispatched");
+                }
+                Ok::<(), hops_bus::BusError>(())
+            }));
+        }
+        for done in &decisions.done {
+            let subject = subjects
+                .done(run_id, &done.on)
+                .map_err(|e| StepError::Fatal(format!("pipeline {}: {e}", done.on)))?;
+            let marker = ResultMessage::done_marker(done.errored, done.error.clone(), Utc::now());
+            let bus = &self.bus;
+            publishes.push(futures::future::Either::Right(async move {
+                bus.publish_once(&subject, Bytes::from(marker.to_bytes()))
+                    .await
+                    .map(|_| ())
+            }));
+        }
+        for outcome in futures::future::join_all(publishes).await {
+            outcome?;
+        }
+        Ok(())
+    }
+
+    /// Publishes the run-level done marker (errored when `error` is set).
+    async fn finish(&self, run_id: &str, error: Option<String>) -> anyhow::Result<()> {
+        let subject = self.bus.subjects().done(run_id, RUN_MARKER)?;
+        let marker = ResultMessage::done_marker(error.is_some(), error, Utc::now());
+        let published = self
+            .bus
+            .publish_once(&subject, Bytes::from(marker.to_bytes()))
+            .await?;
+        if !published.duplicate {
+            info!(run_id, errored = marker.errored, "run finished");
+        }
+        Ok(())
+    }
+}
+
+/// Why a finished run errored: its errored pipelines and their reasons; `None` when it completed.
+fn run_error(decisions: &Decisions, record: &RunRecord) -> Option<String> {
+    if decisions.run_status() != PipelineStatus::Errored {
+        return None;
+    }
+    let reasons: Vec<String> = decisions
+        .pipelines
+        .iter()
+        .filter(|p| p.status == PipelineStatus::Errored)
+        .map(|p| {
+            let reason = decisions
+                .done
+                .iter()
+                .find(|d| d.on == p.name)
+                .and_then(|d| d.error.clone())
+                .or_else(|| {
+                    record
+                        .done
+                        .get(&p.name)
+                        .and_then(crate::run_record::marker_error)
+                });
+            match reason {
+                Some(reason) => format!("pipeline {} errored: {reason}", p.name),
+                None => format!("pipeline {} errored", p.name),
+            }
+        })
+        .collect();
+    Some(reasons.join("; "))
+}
+
+async fn ack(delivery: &Delivery) {
+    if let Err(err) = delivery.ack().await {
+        // Redelivery re-evaluates the run, which publishes nothing new.
+        debug!(error = %err, "ack failed");
+    }
+}
+
+async fn nak(delivery: &Delivery, err: impl std::fmt::Display, max_deliver: u64) {
+    let wait = Duration::from_millis(250u64 << delivery.delivered.min(6));
+    warn!(error = %err, attempt = delivery.delivered, max_deliver, "run step failed; trying again");
+    if let Err(err) = delivery.nak(Some(wait)).await {
+        debug!(error = %err, "nak failed");
+    }
+}

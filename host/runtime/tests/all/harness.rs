@@ -1,0 +1,182 @@
+//! A test host: a pipelines directory from `testdata/runs`, native workers that record every
+//! call, and helpers that wait for runs to finish.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use hops_api::{HostApi as _, RunView};
+use hops_bus::{Bus, BusConfig, WorkerConsumerOptions};
+use hops_core::{CallError, CallOutput, CallRequest, Worker, Workers};
+use hops_runtime::{Host, HostConfig, RunnerOptions};
+use serde_json::{Value, json};
+
+/// Copies fixture `testdata/runs/<name>` into a fresh temporary directory.
+pub fn fixture(name: &str) -> tempfile::TempDir {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata/runs")
+        .join(name);
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&src, dir.path());
+    dir
+}
+
+fn copy_dir(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).unwrap();
+    for entry in std::fs::read_dir(src).unwrap_or_else(|e| panic!("{}: {e}", src.display())) {
+        let entry = entry.unwrap();
+        let to = dst.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &to);
+        } else {
+            std::fs::copy(entry.path(), to).unwrap();
+        }
+    }
+}
+
+/// One call a test worker handled.
+#[derive(Debug, Clone)]
+pub struct Handled {
+    pub run_id: String,
+    pub call: String,
+    pub app: String,
+    pub handler: String,
+    pub inputs: Value,
+    pub attempt: u32,
+}
+
+/// Every call the test workers handled, across hosts.
+#[derive(Debug, Clone, Default)]
+pub struct CallLog(Arc<Mutex<Vec<Handled>>>);
+
+impl CallLog {
+    pub fn all(&self) -> Vec<Handled> {
+        self.0.lock().unwrap().clone()
+    }
+
+    pub fn of_run(&self, run_id: &str) -> Vec<Handled> {
+        self.all()
+            .into_iter()
+            .filter(|h| h.run_id == run_id)
+            .collect()
+    }
+}
+
+/// A native app: `echo` returns `{app, handler, inputs}`, `fail` rejects with
+/// `inputs.message`, `sleep` waits `inputs.ms`, `flaky` asks for a retry until attempt
+/// `inputs.fail_times + 1`; any other handler echoes.
+pub struct TestApp {
+    pub log: CallLog,
+}
+
+#[async_trait]
+impl Worker for TestApp {
+    async fn handle(&self, call: CallRequest) -> Result<CallOutput, CallError> {
+        let inputs = call.inputs_json();
+        self.log.0.lock().unwrap().push(Handled {
+            run_id: call.run_id.clone(),
+            call: call.call_id.clone(),
+            app: call.app.clone(),
+            handler: call.handler.clone(),
+            inputs: inputs.clone(),
+            attempt: call.attempt,
+        });
+        match call.handler.as_str() {
+            "fail" => Err(CallError::Reject(
+                inputs["message"].as_str().unwrap_or("failed").to_owned(),
+            )),
+            "sleep" => {
+                tokio::time::sleep(Duration::from_millis(inputs["ms"].as_u64().unwrap_or(0))).await;
+                Ok(CallOutput::json(
+                    json!({"slept": inputs["ms"], "inputs": inputs}),
+                ))
+            }
+            "flaky" if u64::from(call.attempt) <= inputs["fail_times"].as_u64().unwrap_or(0) => {
+                Err(CallError::Retry {
+                    message: format!("not yet (attempt {})", call.attempt),
+                    backoff: None,
+                })
+            }
+            _ => Ok(CallOutput::json(
+                json!({"app": call.app, "handler": call.handler, "inputs": inputs}),
+            )),
+        }
+    }
+}
+
+/// Workers serving `apps` with [`TestApp`], all recording into `log`.
+pub fn workers(apps: &[&str], log: &CallLog) -> Workers {
+    let workers = Workers::new();
+    for app in apps {
+        workers.insert(app, Arc::new(TestApp { log: log.clone() }));
+    }
+    workers
+}
+
+/// Test timings: short ack waits so redelivery after a "crash" happens within a test.
+pub fn config(bus: Arc<Bus>, dir: &Path, workers: Workers) -> HostConfig {
+    let mut config = HostConfig::new(bus, dir);
+    config.workers = workers;
+    config.worker_consumer = WorkerConsumerOptions {
+        ack_wait: Duration::from_secs(2),
+        ..WorkerConsumerOptions::default()
+    };
+    config.runner = RunnerOptions {
+        consumer: hops_bus::RunnerConsumerOptions {
+            ack_wait: Duration::from_secs(2),
+            ..Default::default()
+        },
+        ..RunnerOptions::default()
+    };
+    config
+}
+
+pub async fn connect(url: &str) -> Arc<Bus> {
+    Arc::new(Bus::connect(BusConfig::new(url)).await.unwrap())
+}
+
+/// Starts a host with every role over `url`, serving `apps` with test workers.
+pub async fn start_host(url: &str, dir: &Path, apps: &[&str], log: &CallLog) -> Host {
+    Host::start(config(connect(url).await, dir, workers(apps, log)))
+        .await
+        .unwrap()
+}
+
+/// Sends an event through the host's API surface; returns the run id.
+pub async fn send(host: &Host, event: Value) -> String {
+    host.services()
+        .send_event(event, None)
+        .await
+        .unwrap()
+        .run_id
+}
+
+/// Polls the run until it is finished.
+pub async fn wait_run(host: &Host, run_id: &str, within: Duration) -> RunView {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if let Ok(view) = host.services().run(run_id).await
+            && view.status.is_finished()
+        {
+            return view;
+        }
+        if tokio::time::Instant::now() > deadline {
+            let view = host.services().run(run_id).await;
+            panic!("run {run_id} did not finish within {within:?}: {view:#?}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Polls until `check` holds.
+pub async fn eventually(within: Duration, what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + within;
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -1,0 +1,11 @@
+//! Integration tests of the runtime against real nats-server processes, with native test
+//! workers standing in for apps.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod harness;
+
+mod bad_input;
+mod e2e;
+mod resilience;
+mod schedules;

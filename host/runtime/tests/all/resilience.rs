@@ -1,0 +1,159 @@
+//! Replicas, crashes and restarts: nothing lost, nothing dispatched twice.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use hops_api::{CallStatus, RunStatus};
+use hops_runtime::{Host, Roles};
+use hops_testutil::NatsServer;
+use serde_json::json;
+
+use crate::harness::*;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_dispatch_every_call_exactly_once() {
+    hops_testutil::init_tracing();
+    let nats = NatsServer::start().await;
+    let dir = fixture("chain");
+    let log = CallLog::default();
+    let a = start_host(&nats.url(), dir.path(), &["tools"], &log).await;
+    let b = start_host(&nats.url(), dir.path(), &["tools"], &log).await;
+    let mut runs = Vec::new();
+    for n in 0..60 {
+        let host = if n % 2 == 0 { &a } else { &b };
+        runs.push(
+            send(
+                host,
+                json!({"n": n, "hops": {"source": "t", "event": "chain"}}),
+            )
+            .await,
+        );
+    }
+    for run in &runs {
+        let view = wait_run(&a, run, WAIT).await;
+        assert_eq!(view.status, RunStatus::Completed, "{view:#?}");
+        assert_eq!(view.calls.len(), 3);
+    }
+    let handled = log.all();
+    let unique: HashSet<(String, String)> = handled
+        .iter()
+        .map(|h| (h.run_id.clone(), h.call.clone()))
+        .collect();
+    assert_eq!(handled.len(), 180, "every call handled exactly once");
+    assert_eq!(unique.len(), 180);
+    a.shutdown(Duration::from_secs(5)).await;
+    b.shutdown(Duration::from_secs(5)).await;
+}
+
+/// A host on its own tokio runtime, so the test can kill it (every task, the bus connection
+/// and calls in flight) without a graceful stop.
+struct Killable {
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Killable {
+    async fn start(url: String, dir: std::path::PathBuf, log: CallLog) -> Killable {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let started = runtime.spawn(async move {
+            let mut config = config(connect(&url).await, &dir, workers(&["tools"], &log));
+            config.roles = Roles {
+                runner: true,
+                workers: true,
+                api: false,
+            };
+            let host = Host::start(config).await.unwrap();
+            // Keep the host alive until the runtime dies.
+            std::future::pending::<()>().await;
+            drop(host);
+        });
+        drop(started);
+        Killable { runtime }
+    }
+
+    fn kill(self) {
+        self.runtime.shutdown_background();
+    }
+}
+
+/// An observer: the API role only (no runner, no workers).
+async fn observer(url: &str, dir: &std::path::Path) -> Host {
+    let mut config = config(connect(url).await, dir, workers(&[], &CallLog::default()));
+    config.roles = Roles {
+        runner: false,
+        workers: false,
+        api: true,
+    };
+    Host::start(config).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn host_killed_mid_run_and_restarted_completes_the_run() {
+    hops_testutil::init_tracing();
+    let nats = NatsServer::start().await;
+    let dir = fixture("resilience");
+    let log = CallLog::default();
+    let watcher = observer(&nats.url(), dir.path()).await;
+    let first = Killable::start(nats.url(), dir.path().to_owned(), log.clone()).await;
+    let run = send(
+        &watcher,
+        json!({"ms": 1500, "hops": {"source": "t", "event": "slow"}}),
+    )
+    .await;
+    eventually(WAIT, "the slow call to start", async || {
+        log.of_run(&run).iter().any(|h| h.call == "slow-nap")
+    })
+    .await;
+    first.kill();
+    let second = start_host(&nats.url(), dir.path(), &["tools"], &log).await;
+    let view = wait_run(&watcher, &run, WAIT).await;
+    assert_eq!(view.status, RunStatus::Completed, "{view:#?}");
+    assert_eq!(view.calls.len(), 3, "each call requested once: {view:#?}");
+    assert!(view.calls.iter().all(|c| c.status == CallStatus::Completed));
+    assert_eq!(view.calls[2].inputs, json!({"slept": 1500}));
+    let handled = log.of_run(&run);
+    let count = |call: &str| handled.iter().filter(|h| h.call == call).count();
+    assert_eq!(count("slow-before"), 1);
+    // The call that was running when the host died ran again on the new host, once.
+    assert_eq!(count("slow-nap"), 2, "{handled:#?}");
+    assert_eq!(count("slow-after"), 1);
+    second.shutdown(Duration::from_secs(5)).await;
+    watcher.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nats_restarted_mid_run_the_run_completes() {
+    hops_testutil::init_tracing();
+    let mut nats = NatsServer::start().await;
+    let dir = fixture("resilience");
+    let log = CallLog::default();
+    let host = start_host(&nats.url(), dir.path(), &["tools"], &log).await;
+    let run = send(
+        &host,
+        json!({"ms": 1000, "hops": {"source": "t", "event": "slow"}}),
+    )
+    .await;
+    eventually(WAIT, "the slow call to start", async || {
+        log.of_run(&run).iter().any(|h| h.call == "slow-nap")
+    })
+    .await;
+    nats.restart().await;
+    let view = wait_run(&host, &run, WAIT).await;
+    assert_eq!(view.status, RunStatus::Completed, "{view:#?}");
+    assert_eq!(view.calls.len(), 3);
+    assert!(view.calls.iter().all(|c| c.status == CallStatus::Completed));
+    let handled = log.of_run(&run);
+    let count = |call: &str| handled.iter().filter(|h| h.call == call).count();
+    assert_eq!(
+        (count("slow-before"), count("slow-after")),
+        (1, 1),
+        "{handled:#?}"
+    );
+    assert!(count("slow-nap") <= 2);
+    host.shutdown(Duration::from_secs(5)).await;
+}
