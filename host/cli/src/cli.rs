@@ -1,5 +1,6 @@
 //! Command-line arguments.
 
+pub mod host;
 pub mod remote;
 
 use std::path::PathBuf;
@@ -18,6 +19,13 @@ pub struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Local mode: start nats-server, load DIR's pipelines and DIR/plugins, serve the API.
+    Up(host::UpArgs),
+    /// Production mode: run a host (or some of its roles) against an existing NATS.
+    Start(Box<host::StartArgs>),
+    /// The apps of a running host, and what a `.wasm` file is.
+    #[command(subcommand)]
+    Plugins(host::PluginsCommand),
     /// Check a pipelines directory and print diagnostics (exit 0 valid, 1 errors, 2 unreadable).
     Validate(ValidateArgs),
     /// Run a task on a running host, optionally waiting for the run to end.

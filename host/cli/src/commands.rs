@@ -3,11 +3,15 @@
 mod event;
 mod follow;
 mod params;
+mod plugins;
 mod remote;
 mod replay;
 mod run;
 mod runs;
+mod serve;
+mod start;
 mod timeline;
+mod up;
 mod validate;
 
 use std::process::ExitCode;
@@ -17,6 +21,9 @@ use crate::cli::{Cli, Command};
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Up(args) => remote::block_on_host(up::run(args)),
+        Command::Start(args) => remote::block_on_host(start::run(*args)),
+        Command::Plugins(command) => remote::block_on(plugins::run(command)),
         Command::Validate(args) => validate::run(&args),
         Command::Run(args) => remote::block_on(run::run(args)),
         Command::Event(command) => remote::block_on(event::run(command)),

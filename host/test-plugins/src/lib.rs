@@ -1,4 +1,8 @@
-//! The test apps of `plugins/`, built for `wasm32-wasip2` by this crate's build script.
+//! The test apps of `plugins/`, built for `wasm32-wasip2` by this crate's build script,
+//! and the example apps in other languages: `PYECHO` (`sdk/python/examples/pyecho`, built
+//! with componentize-py) and `JSECHO` (`sdk/js/examples/jsecho`, built with componentize-js).
+//! Building those needs `componentize-py` on `PATH` and `npm ci` run in `sdk/js`
+//! (`scripts/setup.sh` does both); the build fails with that advice when they are missing.
 //!
 //! Each app `<name>` is available as a constant holding the absolute path of
 //! `target/plugins/<name>.wasm`:

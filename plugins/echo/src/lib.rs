@@ -67,7 +67,9 @@ fn echo(call: Call) -> Result<Output> {
 }
 
 fn fail(call: Call) -> Result<Output> {
-    let message = params(&call)?.message.unwrap_or_else(|| "failed on purpose".into());
+    let message = params(&call)?
+        .message
+        .unwrap_or_else(|| "failed on purpose".into());
     bail!("{message}")
 }
 

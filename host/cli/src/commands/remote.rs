@@ -28,6 +28,17 @@ pub fn block_on(
         .block_on(command)
 }
 
+/// Runs a host on a multi-threaded runtime (runner, workers and API share the cores).
+pub fn block_on_host(
+    command: impl Future<Output = anyhow::Result<ExitCode>>,
+) -> anyhow::Result<ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?
+        .block_on(command)
+}
+
 /// The API client for `--api`/`HOPS_API` and `HOPS_API_TOKEN`.
 pub fn connect(api: &ApiArgs) -> anyhow::Result<ApiClient> {
     Ok(ApiClient::new(&api.url, api.token.clone())?)

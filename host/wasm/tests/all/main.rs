@@ -6,8 +6,11 @@
 
 mod cache;
 mod calls;
+mod github_app;
 mod grants;
 mod harness;
 mod hot;
+mod http_app;
 mod inspect;
 mod listener;
+mod polyglot;

@@ -1,5 +1,6 @@
 //! Builds the apps in `plugins/` for `wasm32-wasip2` with a nested cargo, copies each to
-//! `target/plugins/<name>.wasm` and generates a constant with its path.
+//! `target/plugins/<name>.wasm` and generates a constant with its path. The example apps in
+//! Python and JavaScript (`sdk/python`, `sdk/js`) are built too (see `polyglot.rs`).
 //!
 //! The nested build uses its own target dir (`target/plugins`), never the outer one, so the
 //! two cargos never wait on each other's lock; only `-D warnings` is forwarded from
@@ -12,6 +13,8 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, exit};
+
+mod polyglot;
 
 const TARGET: &str = "wasm32-wasip2";
 
@@ -26,6 +29,7 @@ fn main() {
 
     println!("cargo:rerun-if-env-changed=HOPS_SKIP_PLUGIN_BUILD");
     println!("cargo:rerun-if-env-changed=RUSTFLAGS");
+    println!("cargo:rerun-if-env-changed=HOPS_COMPONENTIZE_PY");
     // Precise paths, never a directory that contains a target dir: a nested target inside a
     // watched directory would make every build re-trigger itself.
     for path in [
@@ -36,6 +40,11 @@ fn main() {
         root.join("wit"),
     ] {
         println!("cargo:rerun-if-changed={}", path.display());
+    }
+    for example in polyglot::EXAMPLES {
+        for input in example.inputs {
+            println!("cargo:rerun-if-changed={}", root.join(input).display());
+        }
     }
     let apps = app_crates(&plugins);
     for app in &apps {
@@ -67,8 +76,13 @@ fn main() {
                 ));
             }
         }
+        if let Err(e) = polyglot::build_all(&root, &target_dir) {
+            fail(&e);
+        }
     }
-    write_constants(&target_dir, &apps);
+    let mut all = apps;
+    all.extend(polyglot::EXAMPLES.iter().map(|e| e.name.to_owned()));
+    write_constants(&target_dir, &all);
 }
 
 /// The app crates: every directory of `plugins/` with a `Cargo.toml`. The directory name is

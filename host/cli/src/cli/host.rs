@@ -1,0 +1,145 @@
+//! Arguments of the commands that run a host (`up`, `start`) or look at apps (`plugins`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+/// Default address of the API.
+pub const DEFAULT_API_ADDR: &str = "127.0.0.1:8916";
+
+/// `hops up`: local mode.
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// The project directory: pipelines (`*.hops`), `plugins/`, and `.hops/` for local data.
+    #[arg(default_value = ".", env = "HOPS_PIPELINES")]
+    pub dir: PathBuf,
+    /// The plugins directory (default: `DIR/plugins`).
+    #[arg(long, env = "HOPS_PLUGINS", value_name = "DIR")]
+    pub plugins: Option<PathBuf>,
+    /// Use this NATS server instead of starting one (e.g. `nats://127.0.0.1:4222`).
+    #[arg(long, env = "HOPS_NATS_URL", value_name = "URL")]
+    pub nats_url: Option<String>,
+    /// Where the API listens.
+    #[arg(long, env = "HOPS_API_ADDR", default_value = DEFAULT_API_ADDR, value_name = "ADDR")]
+    pub api_addr: SocketAddr,
+    /// Require `Authorization: Bearer <token>` on `/api/*`.
+    #[arg(
+        long = "api-token",
+        env = "HOPS_API_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub api_token: Option<String>,
+}
+
+/// `hops start`: production mode against an existing NATS.
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    /// The pipelines directory.
+    #[arg(default_value = ".", env = "HOPS_PIPELINES")]
+    pub dir: PathBuf,
+    /// NATS server URL(s), comma-separated.
+    #[arg(long, env = "HOPS_NATS_URL", value_name = "URL")]
+    pub nats_url: String,
+    /// NATS connection options.
+    #[command(flatten)]
+    pub nats: NatsArgs,
+    /// Roles of this process: `all`, or a comma-separated list of runner, workers, api.
+    #[arg(long, env = "HOPS_ROLES", default_value = "all")]
+    pub roles: String,
+    /// The plugins directory (apps served by the workers role).
+    #[arg(long, env = "HOPS_PLUGINS", value_name = "DIR")]
+    pub plugins: Option<PathBuf>,
+    /// Where local data lives (the compiled-apps cache).
+    #[arg(long, env = "HOPS_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Where the API listens.
+    #[arg(long, env = "HOPS_API_ADDR", default_value = DEFAULT_API_ADDR, value_name = "ADDR")]
+    pub api_addr: SocketAddr,
+    /// Require `Authorization: Bearer <token>` on `/api/*`.
+    #[arg(
+        long = "api-token",
+        env = "HOPS_API_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub api_token: Option<String>,
+}
+
+/// How to reach and authenticate to NATS.
+#[derive(Debug, Args)]
+pub struct NatsArgs {
+    /// Account name: the first subject token and the stream name.
+    #[arg(long = "nats-account", env = "HOPS_NATS_ACCOUNT", default_value = hops_bus::DEFAULT_ACCOUNT)]
+    pub account: String,
+    /// Topic: the second subject token (separate environments on one stream).
+    #[arg(long = "nats-topic", env = "HOPS_NATS_TOPIC", default_value = hops_bus::DEFAULT_TOPIC)]
+    pub topic: String,
+    /// User name.
+    #[arg(long = "nats-user", env = "HOPS_NATS_USER", requires = "password")]
+    pub user: Option<String>,
+    /// Password.
+    #[arg(
+        long = "nats-password",
+        env = "HOPS_NATS_PASSWORD",
+        hide_env_values = true
+    )]
+    pub password: Option<String>,
+    /// Token.
+    #[arg(long = "nats-token", env = "HOPS_NATS_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// File holding an NKey user seed.
+    #[arg(long = "nats-nkey", env = "HOPS_NATS_NKEY", value_name = "FILE")]
+    pub nkey: Option<PathBuf>,
+    /// JWT credentials file (`.creds`).
+    #[arg(long = "nats-creds", env = "HOPS_NATS_CREDS", value_name = "FILE")]
+    pub creds: Option<PathBuf>,
+    /// CA certificate (PEM) for a server certificate signed by a private CA.
+    #[arg(long = "nats-ca", env = "HOPS_NATS_CA", value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+    /// Client certificate (PEM) for mutual TLS.
+    #[arg(
+        long = "nats-cert",
+        env = "HOPS_NATS_CERT",
+        value_name = "FILE",
+        requires = "key"
+    )]
+    pub cert: Option<PathBuf>,
+    /// Client key (PEM) for mutual TLS.
+    #[arg(long = "nats-key", env = "HOPS_NATS_KEY", value_name = "FILE")]
+    pub key: Option<PathBuf>,
+    /// Require TLS even for `nats://` URLs.
+    #[arg(long = "nats-tls", env = "HOPS_NATS_TLS")]
+    pub tls: bool,
+}
+
+/// `hops plugins …`.
+#[derive(Debug, Subcommand)]
+pub enum PluginsCommand {
+    /// List the apps of a running host (name, world, status, version, grants).
+    List(PluginsListArgs),
+    /// Show what a `.wasm` file is: its world, imports and exports, and whether it fits hops:app.
+    Inspect(PluginsInspectArgs),
+}
+
+/// `hops plugins list`.
+#[derive(Debug, Args)]
+pub struct PluginsListArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// The host's API.
+    #[command(flatten)]
+    pub api: super::remote::ApiArgs,
+}
+
+/// `hops plugins inspect`.
+#[derive(Debug, Args)]
+pub struct PluginsInspectArgs {
+    /// The `.wasm` file.
+    pub file: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}

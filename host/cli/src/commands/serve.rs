@@ -1,0 +1,165 @@
+//! Running a host in this process: shared by `hops up` and `hops start`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use hops_api::ApiConfig;
+use hops_bus::{Bus, BusConfig, redact_url};
+use hops_core::{EventSink, Listeners, Workers};
+use hops_pipeline::PipelineSet;
+use hops_runtime::{BusEvents, Host, HostConfig, PluginListing, ReloadHook, Roles};
+use hops_wasm::{EngineConfig, PluginRegistry, RegistryConfig, WasmEngine};
+
+use crate::output;
+
+/// What to run.
+pub struct ServeSpec {
+    /// Pipelines directory.
+    pub pipelines: PathBuf,
+    /// Plugins directory, if apps are served.
+    pub plugins: Option<PathBuf>,
+    /// Where the compiled-apps cache lives.
+    pub data_dir: Option<PathBuf>,
+    /// The NATS connection.
+    pub bus: BusConfig,
+    /// Roles of this process.
+    pub roles: Roles,
+    /// Where the API listens.
+    pub api_addr: std::net::SocketAddr,
+    /// Token the API requires.
+    pub api_token: Option<String>,
+}
+
+/// Sets up logging: `HOPS_LOG` (e.g. `info`, `hops_runtime=debug`), warnings by default.
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HOPS_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init()
+        .ok();
+}
+
+/// Runs the host until Ctrl-C or SIGTERM.
+pub async fn serve(spec: ServeSpec) -> anyhow::Result<ExitCode> {
+    let url = redact_url(&spec.bus.url);
+    let bus = Arc::new(
+        Bus::connect(spec.bus)
+            .await
+            .with_context(|| format!("connecting to NATS at {url}"))?,
+    );
+    let sink: Arc<dyn EventSink> = Arc::new(BusEvents(Arc::clone(&bus)));
+    let workers = Workers::new();
+    let listeners = Listeners::new();
+    let mut plugin_listing: Option<PluginListing> = None;
+    let mut _plugin_watch = None;
+    if let Some(dir) = &spec.plugins {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating the plugins directory {}", dir.display()))?;
+        let engine_config = match &spec.data_dir {
+            Some(data) => EngineConfig::with_data_dir(
+                std::path::absolute(data)
+                    .with_context(|| format!("resolving {}", data.display()))?,
+            ),
+            None => EngineConfig::default(),
+        };
+        let engine = WasmEngine::new(&engine_config).context("starting the WebAssembly engine")?;
+        let registry = PluginRegistry::new(
+            engine,
+            RegistryConfig::new(dir).event_sink(Arc::clone(&sink)),
+            workers.clone(),
+            listeners.clone(),
+        );
+        let apps = registry.load_all().await?;
+        for app in &apps {
+            match &app.status {
+                hops_wasm::AppStatus::Ready => eprintln!(
+                    "  app {} ({}) ready",
+                    app.name,
+                    app.world.map(|w| w.to_string()).unwrap_or_default()
+                ),
+                other => eprintln!(
+                    "{} app {}: {}",
+                    output::error_label(),
+                    app.name,
+                    serde_json::to_string(other).unwrap_or_default()
+                ),
+            }
+        }
+        _plugin_watch = Some(registry.watch()?);
+        let listing = registry.clone();
+        plugin_listing = Some(Arc::new(move || {
+            serde_json::to_value(listing.list()).unwrap_or_default()
+        }));
+    }
+    let mut config = HostConfig::new(bus, &spec.pipelines);
+    config.roles = spec.roles;
+    config.workers = workers;
+    config.listeners = listeners;
+    config.plugins = plugin_listing;
+    config.api_addr = spec.api_addr;
+    config.api = ApiConfig {
+        token: spec.api_token,
+        ..ApiConfig::default()
+    };
+    config.on_reload = print_reloads();
+    let host = Host::start(config).await?;
+    match host.api_addr() {
+        Some(addr) => eprintln!(
+            "hops is up: roles {}, API http://{addr}, NATS {url}. Ctrl-C stops it.",
+            spec.roles
+        ),
+        None => eprintln!(
+            "hops is up: roles {}, NATS {url}. Ctrl-C stops it.",
+            spec.roles
+        ),
+    }
+    let signal = wait_for_signal().await;
+    eprintln!("{signal}: stopping (calls in flight get 10s to finish)");
+    host.shutdown(Duration::from_secs(10)).await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints pipeline diagnostics on every load and says whether the version was applied.
+fn print_reloads() -> ReloadHook {
+    Arc::new(|set: &PipelineSet, applied: bool| {
+        let color = output::color_stderr();
+        for d in &set.diagnostics {
+            let source = set.sources.get(&d.file).map(|s| s.text.as_str());
+            eprintln!("{}", d.render(source, color));
+        }
+        if applied {
+            eprintln!(
+                "  pipelines loaded: {} pipelines, {} tasks, {} schedules (version {})",
+                set.ons.len(),
+                set.tasks.len(),
+                set.schedules.len(),
+                hops_runtime::pipelines::short(&set.hash)
+            );
+        } else {
+            eprintln!(
+                "{} the pipelines have errors; the last good version keeps running (fix and save to reload)",
+                output::error_label()
+            );
+        }
+    })
+}
+
+async fn wait_for_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => return "interrupted",
+                _ = term.recv() => return "terminated",
+            }
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+    "interrupted"
+}

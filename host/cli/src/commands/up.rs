@@ -1,0 +1,60 @@
+//! `hops up DIR`: local mode — a nats-server child with its data in `DIR/.hops/`, the host with
+//! every role, apps from `DIR/plugins`.
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use hops_bus::{BusConfig, LocalNats, LocalNatsOptions};
+use hops_runtime::Roles;
+
+use super::serve::{ServeSpec, init_logging, serve};
+use crate::cli::host::UpArgs;
+
+/// Runs local mode until Ctrl-C or SIGTERM; the nats-server child always stops with it.
+pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
+    init_logging();
+    anyhow::ensure!(
+        args.dir.is_dir(),
+        "{} is not a directory: pass the project directory holding your .hops files",
+        args.dir.display()
+    );
+    // Absolute, so the compile cache and nats-server see the same paths whatever their cwd.
+    let dir = std::path::absolute(&args.dir)
+        .with_context(|| format!("resolving {}", args.dir.display()))?;
+    let data = dir.join(".hops");
+    std::fs::create_dir_all(&data).with_context(|| format!("creating {}", data.display()))?;
+    let mut local = None;
+    let url = match &args.nats_url {
+        Some(url) => url.clone(),
+        None => {
+            let nats = LocalNats::start(LocalNatsOptions::new(data.join("nats")))
+                .await
+                .context("starting the local nats-server")?;
+            eprintln!(
+                "  nats-server (pid {}) on {} with data in {}",
+                nats.pid().unwrap_or_default(),
+                nats.url(),
+                nats.data_dir().display()
+            );
+            let url = nats.url();
+            local = Some(nats);
+            url
+        }
+    };
+    let spec = ServeSpec {
+        pipelines: dir.clone(),
+        plugins: Some(args.plugins.clone().unwrap_or_else(|| dir.join("plugins"))),
+        data_dir: Some(data),
+        bus: BusConfig::new(url),
+        roles: Roles::ALL,
+        api_addr: args.api_addr,
+        api_token: args.api_token.clone(),
+    };
+    let outcome = serve(spec).await;
+    if let Some(mut nats) = local
+        && let Err(err) = nats.stop().await
+    {
+        eprintln!("could not stop nats-server cleanly: {err}");
+    }
+    outcome
+}

@@ -1,0 +1,287 @@
+//! `hops up` as people run it: the README's quickstart, signals, restarts, hot reload, and a
+//! missing nats-server — all with the real binary, a real nats-server and real wasm apps.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const HOPS: &str = env!("CARGO_BIN_EXE_hops");
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A copy of the quickstart project with the echo app in its plugins directory.
+fn quickstart_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let src = repo().join("examples/quickstart/hello");
+    std::fs::create_dir_all(dir.path().join("hello")).unwrap();
+    for file in ["main.hops", "manifest.yaml"] {
+        std::fs::copy(src.join(file), dir.path().join("hello").join(file)).unwrap();
+    }
+    std::fs::create_dir_all(dir.path().join("plugins")).unwrap();
+    std::fs::copy(
+        hops_test_plugins::ECHO,
+        dir.path().join("plugins/echo.wasm"),
+    )
+    .unwrap();
+    dir
+}
+
+/// Processes whose command line mentions `needle` (to find a nats-server left behind).
+fn processes_mentioning(needle: &str) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        let zombie = stat.split_whitespace().nth(2) == Some("Z");
+        if !zombie
+            && String::from_utf8_lossy(&cmdline).contains(needle)
+            && pid != std::process::id()
+        {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+fn nats_processes_in(dir: &Path) -> Vec<u32> {
+    processes_mentioning(&dir.join(".hops").display().to_string())
+        .into_iter()
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|c| c.trim() == "nats-server")
+        })
+        .collect()
+}
+
+#[test]
+fn readme_main_command_runs_the_quickstart_in_local_mode() {
+    let dir = quickstart_copy();
+    let addr = format!("127.0.0.1:{}", hops_testutil::free_port());
+    let output = Command::new("bash")
+        .arg(repo().join("scripts/quickstart.sh"))
+        .env("HOPS_BIN", HOPS)
+        .env("HOPS_ECHO_WASM", hops_test_plugins::ECHO)
+        .env("QUICKSTART_DIR", dir.path())
+        .env("HOPS_API_ADDR", &addr)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    assert!(stdout.contains(r#""status":"completed""#), "{stdout}");
+    // Results flowed from the first wasm call into the second one's inputs.
+    assert!(
+        stdout.contains(r#"inputs {"text":"HELLO, HOPS!"}"#),
+        "{stdout}"
+    );
+    assert!(stdout.contains("quickstart done"), "{stdout}");
+    assert!(
+        nats_processes_in(dir.path()).is_empty(),
+        "nats-server left behind"
+    );
+}
+
+/// A running `hops up` with its stderr collected.
+struct Up {
+    child: Child,
+    api: String,
+    log: Arc<Mutex<String>>,
+}
+
+impl Up {
+    fn start(dir: &Path) -> Up {
+        let addr = format!("127.0.0.1:{}", hops_testutil::free_port());
+        let mut child = Command::new(HOPS)
+            .arg("up")
+            .arg(dir)
+            .env("HOPS_API_ADDR", &addr)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let stderr = child.stderr.take().unwrap();
+        let sink = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let up = Up {
+            child,
+            api: format!("http://{addr}"),
+            log,
+        };
+        up.wait_for("ready", |up| up.get("/ready").is_some_and(|s| s == 200));
+        up
+    }
+
+    fn get(&self, path: &str) -> Option<u16> {
+        reqwest::blocking_get(&format!("{}{path}", self.api))
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    fn wait_for(&self, what: &str, check: impl Fn(&Up) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !check(self) {
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn hops(&self, args: &[&str]) -> std::process::Output {
+        Command::new(HOPS)
+            .args(args)
+            .env("HOPS_API", &self.api)
+            .output()
+            .unwrap()
+    }
+
+    /// SIGTERM, then wait for a clean exit.
+    fn terminate(mut self) -> String {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(
+                    status.success(),
+                    "hops up exited with {status}; log:\n{}",
+                    self.log()
+                );
+                break;
+            }
+            assert!(Instant::now() < deadline, "hops up did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        self.log()
+    }
+}
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+mod reqwest {
+    /// Status of a GET, `None` when nothing answers (tiny blocking client for polling).
+    pub fn blocking_get(url: &str) -> Option<u16> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .ok()?;
+        runtime.block_on(async { ::reqwest::get(url).await.ok().map(|r| r.status().as_u16()) })
+    }
+}
+
+#[test]
+fn sigterm_stops_the_child_a_restart_keeps_history_and_broken_edits_keep_the_last_good_version() {
+    let dir = quickstart_copy();
+    let up = Up::start(dir.path());
+    let nats = nats_processes_in(dir.path());
+    assert_eq!(nats.len(), 1, "one nats-server child; log:\n{}", up.log());
+
+    let sent = up.hops(&[
+        "event",
+        "send",
+        "--source",
+        "cli",
+        "--event",
+        "task",
+        "--action",
+        "hello_world",
+        "--data",
+        r#"{"greeting": "Hi", "name": "you", "shout": false}"#,
+        "--wait",
+        "--json",
+    ]);
+    let stdout = String::from_utf8_lossy(&sent.stdout).to_string();
+    assert!(
+        sent.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    assert!(stdout.contains(r#""status":"completed""#), "{stdout}");
+
+    // A broken edit: diagnostics printed, the last good version keeps serving.
+    let main = dir.path().join("hello/main.hops");
+    let good = std::fs::read_to_string(&main).unwrap();
+    std::fs::write(
+        &main,
+        format!("{good}\non broken {{\n  call nope {{}}\n}}\n"),
+    )
+    .unwrap();
+    up.wait_for("the broken edit to be reported", |up| {
+        up.log().contains("last good version keeps running")
+    });
+    assert!(up.log().contains("main.hops"), "{}", up.log());
+    assert_eq!(up.get("/ready"), Some(200));
+    let ran = up.hops(&["run", "hello_world", "--wait", "--json"]);
+    assert!(
+        ran.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
+    std::fs::write(&main, good).unwrap();
+
+    let log = up.terminate();
+    assert!(log.contains("stopping"), "{log}");
+    assert!(
+        nats_processes_in(dir.path()).is_empty(),
+        "nats-server left behind after SIGTERM"
+    );
+
+    // Restarted on the same directory: the earlier runs are still there.
+    let up = Up::start(dir.path());
+    let listed = up.hops(&["runs", "list", "--json"]);
+    let runs: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(runs.as_array().map(Vec::len), Some(2), "{runs}");
+    up.terminate();
+    assert!(nats_processes_in(dir.path()).is_empty());
+}
+
+#[test]
+fn a_missing_nats_server_is_a_clear_error() {
+    let dir = quickstart_copy();
+    let output = Command::new(HOPS)
+        .arg("up")
+        .arg(dir.path())
+        .env("HOPS_NATS_SERVER", "/nonexistent/nats-server")
+        .env(
+            "HOPS_API_ADDR",
+            format!("127.0.0.1:{}", hops_testutil::free_port()),
+        )
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("nats-server not found") && stderr.contains("apt-get install nats-server"),
+        "{stderr}"
+    );
+}
