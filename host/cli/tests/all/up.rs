@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-const HOPS: &str = env!("CARGO_BIN_EXE_hops");
+pub const HOPS: &str = env!("CARGO_BIN_EXE_hops");
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -92,18 +92,23 @@ fn readme_main_command_runs_the_quickstart_in_local_mode() {
 }
 
 /// A running `hops up` with its stderr collected.
-struct Up {
+pub struct Up {
     child: Child,
-    api: String,
+    pub api: String,
     log: Arc<Mutex<String>>,
 }
 
 impl Up {
-    fn start(dir: &Path) -> Up {
+    pub fn start(dir: &Path) -> Up {
+        Up::start_with(dir, &[])
+    }
+
+    pub fn start_with(dir: &Path, env: &[(&str, &str)]) -> Up {
         let addr = format!("127.0.0.1:{}", hops_testutil::free_port());
         let mut child = Command::new(HOPS)
             .arg("up")
             .arg(dir)
+            .envs(env.iter().copied())
             .env("HOPS_API_ADDR", &addr)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -128,15 +133,15 @@ impl Up {
         up
     }
 
-    fn get(&self, path: &str) -> Option<u16> {
+    pub fn get(&self, path: &str) -> Option<u16> {
         reqwest::blocking_get(&format!("{}{path}", self.api))
     }
 
-    fn log(&self) -> String {
+    pub fn log(&self) -> String {
         self.log.lock().unwrap().clone()
     }
 
-    fn wait_for(&self, what: &str, check: impl Fn(&Up) -> bool) {
+    pub fn wait_for(&self, what: &str, check: impl Fn(&Up) -> bool) {
         let deadline = Instant::now() + Duration::from_secs(60);
         while !check(self) {
             assert!(
@@ -148,7 +153,7 @@ impl Up {
         }
     }
 
-    fn hops(&self, args: &[&str]) -> std::process::Output {
+    pub fn hops(&self, args: &[&str]) -> std::process::Output {
         Command::new(HOPS)
             .args(args)
             .env("HOPS_API", &self.api)
@@ -157,7 +162,7 @@ impl Up {
     }
 
     /// SIGTERM, then wait for a clean exit.
-    fn terminate(mut self) -> String {
+    pub fn terminate(mut self) -> String {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
