@@ -56,6 +56,7 @@ fn project() -> tempfile::TempDir {
     ] {
         std::fs::copy(path, plugins.join(format!("{name}.wasm"))).unwrap();
     }
+    std::fs::write(plugins.join("hook.toml"), "poll-interval = \"100ms\"\n").unwrap();
     std::fs::write(
         plugins.join("github.toml"),
         "[secrets]\nsecret = \"HOPS_TEST_GITHUB_SECRET\"\n",
@@ -105,6 +106,18 @@ impl Http {
             }
             let response = request.send().await.unwrap();
             (response.status().as_u16(), response.text().await.unwrap())
+        })
+    }
+
+    fn get_text(&self, path: &str) -> String {
+        self.runtime.block_on(async {
+            let response = self
+                .client
+                .get(format!("{}{path}", self.api))
+                .send()
+                .await
+                .unwrap();
+            response.text().await.unwrap()
         })
     }
 
@@ -232,6 +245,23 @@ fn rust_python_and_js_apps_a_signed_webhook_and_a_trapping_listener_in_one_host(
         runs_before,
         "neither a redelivery nor a forged webhook may start a run"
     );
+
+    // The host ticks a listener on its poll interval.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while http
+        .get_text("/listen/hook/ticks")
+        .trim()
+        .parse::<u64>()
+        .unwrap_or(0)
+        < 2
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the hook listener was not ticked\n{}",
+            up.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 
     // A listener that traps is reported; workers keep serving.
     let (status, answer) = http.post("/listen/hook/trap", &[], "");
