@@ -104,10 +104,15 @@ impl Up {
     }
 
     pub fn start_with(dir: &Path, env: &[(&str, &str)]) -> Up {
+        let args = [std::ffi::OsStr::new("up"), dir.as_os_str()];
+        Up::spawn(&args, env)
+    }
+
+    /// Runs `hops <args>` (a command that serves the API) and waits until it is ready.
+    pub fn spawn(args: &[&std::ffi::OsStr], env: &[(&str, &str)]) -> Up {
         let addr = format!("127.0.0.1:{}", hops_testutil::free_port());
         let mut child = Command::new(HOPS)
-            .arg("up")
-            .arg(dir)
+            .args(args)
             .envs(env.iter().copied())
             .env("HOPS_API_ADDR", &addr)
             .stdout(Stdio::null())
@@ -289,4 +294,53 @@ fn a_missing_nats_server_is_a_clear_error() {
         stderr.contains("nats-server not found") && stderr.contains("apt-get install nats-server"),
         "{stderr}"
     );
+}
+
+#[test]
+fn hops_start_serves_against_an_existing_nats_and_checks_its_roles() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let nats = runtime.block_on(hops_testutil::NatsServer::start());
+    let dir = quickstart_copy();
+    let plugins = dir.path().join("plugins");
+    let data = dir.path().join("data");
+    let args = [
+        std::ffi::OsStr::new("start"),
+        dir.path().as_os_str(),
+        std::ffi::OsStr::new("--plugins"),
+        plugins.as_os_str(),
+        std::ffi::OsStr::new("--data-dir"),
+        data.as_os_str(),
+    ];
+    let up = Up::spawn(
+        &args,
+        &[
+            ("HOPS_NATS_URL", &nats.url()),
+            ("HOPS_ROLES", "runner,workers,api"),
+        ],
+    );
+    let ran = up.hops(&[
+        "run",
+        "hello_world",
+        "--param",
+        "name=prod",
+        "--wait",
+        "--json",
+    ]);
+    let stdout = String::from_utf8_lossy(&ran.stdout);
+    assert!(
+        ran.status.success() && stdout.contains(r#""status":"completed""#),
+        "{stdout}\n{}",
+        up.log()
+    );
+    up.terminate();
+
+    let bad = Command::new(HOPS)
+        .args(["start", "--nats-url", &nats.url(), "--roles", "runner,cook"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(stderr.contains("unknown role \"cook\""), "{stderr}");
+    drop(nats);
 }
