@@ -26,6 +26,8 @@ pub enum Command {
     /// The apps of a running host, and what a `.wasm` file is.
     #[command(subcommand)]
     Plugins(host::PluginsCommand),
+    /// Measure event latency, step overhead, throughput, wasm call cost and memory.
+    Bench(host::BenchArgs),
     /// Check a pipelines directory and print diagnostics (exit 0 valid, 1 errors, 2 unreadable).
     Validate(ValidateArgs),
     /// Run a task on a running host, optionally waiting for the run to end.

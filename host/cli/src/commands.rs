@@ -1,5 +1,6 @@
 //! One module per command.
 
+mod bench;
 mod event;
 mod follow;
 mod params;
@@ -24,6 +25,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Up(args) => remote::block_on_host(up::run(args)),
         Command::Start(args) => remote::block_on_host(start::run(*args)),
         Command::Plugins(command) => remote::block_on(plugins::run(command)),
+        Command::Bench(args) => remote::block_on_host(bench::run(args)),
         Command::Validate(args) => validate::run(&args),
         Command::Run(args) => remote::block_on(run::run(args)),
         Command::Event(command) => remote::block_on(event::run(command)),

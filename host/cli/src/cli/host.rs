@@ -143,3 +143,25 @@ pub struct PluginsInspectArgs {
     #[arg(long)]
     pub json: bool,
 }
+
+/// `hops bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Runs per latency measurement.
+    #[arg(long, default_value_t = 200)]
+    pub runs: usize,
+    /// Seconds of the throughput measurement.
+    #[arg(long, default_value_t = 5)]
+    pub duration: u64,
+    /// Where the `echo` app (and optionally `pyecho`, `jsecho`) are.
+    #[arg(
+        long,
+        env = "HOPS_PLUGINS",
+        default_value = "target/plugins",
+        value_name = "DIR"
+    )]
+    pub plugins: PathBuf,
+}

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod apps;
+mod bench;
 mod remote;
 mod up;
 mod validate;

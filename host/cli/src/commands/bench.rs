@@ -1,0 +1,400 @@
+//! `hops bench`: starts its own nats-server and an in-process host with the `echo` app, and
+//! measures what users feel — event to first call, per-step overhead, throughput, wasm call
+//! cost, memory — next to the bare JetStream floor measured in the same run.
+
+mod floor;
+mod stats;
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use async_trait::async_trait;
+use futures::StreamExt as _;
+use hops_bus::{Bus, BusConfig, LocalNats, LocalNatsOptions};
+use hops_core::{
+    CallError, CallOutput, CallRequest, EventMeta, EventSink as _, Listeners, SourceEvent, Worker,
+    Workers,
+};
+use hops_runtime::{BusEvents, Host, HostConfig, Roles};
+use hops_wasm::{EngineConfig, PluginRegistry, RegistryConfig, WasmEngine};
+use serde_json::{Map, Value, json};
+use tokio::sync::{Semaphore, oneshot};
+
+use crate::cli::host::BenchArgs;
+use stats::{Percentiles, round3};
+
+/// The benchmark pipelines: one call, ten sequential calls, three sequential calls.
+fn bench_pipelines() -> String {
+    let chain = |event: &str, steps: usize| {
+        let mut text = format!("on {event} {{\n");
+        for i in 1..=steps {
+            let inputs = if i == 1 {
+                "{ n = event.n }".to_owned()
+            } else {
+                format!("{{ n = s{}.json.n }}", i - 1)
+            };
+            let condition = if i == 1 {
+                String::new()
+            } else {
+                format!("    if = s{}.completed\n", i - 1)
+            };
+            text.push_str(&format!(
+                "  call echo_echo {{\n    name = \"s{i}\"\n{condition}    inputs = {inputs}\n  }}\n"
+            ));
+        }
+        text.push_str("}\n");
+        text
+    };
+    [
+        chain("bench_one", 1),
+        chain("bench_ten", 10),
+        chain("bench_three", 3),
+    ]
+    .join("\n")
+}
+
+/// When each run's calls entered the app and how long they took.
+#[derive(Default)]
+struct Probe {
+    runs: Mutex<HashMap<String, (Option<Instant>, Duration)>>,
+}
+
+/// Wraps the echo app to time its handler.
+struct Timed {
+    inner: Arc<dyn Worker>,
+    probe: Arc<Probe>,
+}
+
+#[async_trait]
+impl Worker for Timed {
+    async fn handle(&self, call: CallRequest) -> Result<CallOutput, CallError> {
+        let entered = Instant::now();
+        let run = call.run_id.clone();
+        let outcome = self.inner.handle(call).await;
+        if let Ok(mut runs) = self.probe.runs.lock() {
+            let entry = runs.entry(run).or_default();
+            entry.0 = Some(entry.0.map_or(entered, |first| first.min(entered)));
+            entry.1 += entered.elapsed();
+        }
+        outcome
+    }
+
+    fn max_concurrency(&self) -> usize {
+        self.inner.max_concurrency()
+    }
+}
+
+/// Run completions, from the run-level done markers.
+#[derive(Default)]
+struct Completions {
+    waiting: Mutex<HashMap<String, oneshot::Sender<Instant>>>,
+    seen: Mutex<HashMap<String, usize>>,
+}
+
+impl Completions {
+    fn expect(&self, run: &str) -> oneshot::Receiver<Instant> {
+        let (tx, rx) = oneshot::channel();
+        if let Ok(mut waiting) = self.waiting.lock() {
+            waiting.insert(run.to_owned(), tx);
+        }
+        rx
+    }
+}
+
+struct Bench {
+    bus: Arc<Bus>,
+    probe: Arc<Probe>,
+    done: Arc<Completions>,
+}
+
+impl Bench {
+    async fn start_run(
+        &self,
+        event: &str,
+        n: usize,
+    ) -> anyhow::Result<(String, oneshot::Receiver<Instant>, Instant)> {
+        let run = SourceEvent::fresh_run_id();
+        let rx = self.done.expect(&run);
+        let mut payload = Map::new();
+        payload.insert("n".to_owned(), json!(n));
+        let meta = EventMeta {
+            source: "bench".to_owned(),
+            event: event.to_owned(),
+            action: String::new(),
+        };
+        let started = Instant::now();
+        BusEvents(Arc::clone(&self.bus))
+            .emit(SourceEvent::new(payload, meta), run.clone())
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok((run, rx, started))
+    }
+
+    async fn finish(rx: oneshot::Receiver<Instant>) -> anyhow::Result<Instant> {
+        tokio::time::timeout(Duration::from_secs(30), rx)
+            .await
+            .context("a benchmark run did not finish within 30s")?
+            .context("completion watcher stopped")
+    }
+
+    fn probe_of(&self, run: &str) -> (Option<Instant>, Duration) {
+        self.probe
+            .runs
+            .lock()
+            .ok()
+            .and_then(|runs| runs.get(run).copied())
+            .unwrap_or_default()
+    }
+}
+
+/// Runs the benchmark.
+pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    let work = tempfile::tempdir().context("creating a scratch directory")?;
+    let pipelines = work.path().join("pipelines");
+    std::fs::create_dir_all(pipelines.join("bench"))?;
+    std::fs::write(pipelines.join("bench/main.hops"), bench_pipelines())?;
+    let mut nats = LocalNats::start(LocalNatsOptions::new(work.path().join("nats")))
+        .await
+        .context("starting nats-server for the benchmark")?;
+    let outcome = measure(&args, &nats.url(), &pipelines, work.path().join("data")).await;
+    let _ = nats.stop().await;
+    let report = outcome?;
+    if args.json {
+        println!("{report}");
+    } else {
+        print_human(&report);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn measure(
+    args: &BenchArgs,
+    url: &str,
+    pipelines: &std::path::Path,
+    data: PathBuf,
+) -> anyhow::Result<Value> {
+    let bus = Arc::new(Bus::connect(BusConfig::new(url)).await?);
+    let plugin_dir = args.plugins.clone();
+    let apps = Workers::new();
+    let engine = WasmEngine::new(&EngineConfig::with_data_dir(std::path::absolute(&data)?))?;
+    let registry = PluginRegistry::new(
+        engine,
+        RegistryConfig::new(&plugin_dir),
+        apps.clone(),
+        Listeners::new(),
+    );
+    registry.load_all().await?;
+    let echo = apps.get("echo").with_context(|| {
+        format!(
+            "no echo app in {}: build it with plugins/build.sh or pass --plugins DIR",
+            plugin_dir.display()
+        )
+    })?;
+    let probe = Arc::new(Probe::default());
+    let workers = Workers::new();
+    workers.insert(
+        "echo",
+        Arc::new(Timed {
+            inner: Arc::clone(&echo),
+            probe: Arc::clone(&probe),
+        }),
+    );
+    let mut config = HostConfig::new(Arc::clone(&bus), pipelines);
+    config.roles = Roles {
+        runner: true,
+        workers: true,
+        api: false,
+    };
+    config.workers = workers;
+    config.watch_pipelines = false;
+    let host = Host::start(config).await?;
+
+    let done = Arc::new(Completions::default());
+    let subjects = bus.subjects().clone();
+    let mut markers = bus
+        .client()
+        .subscribe(format!(
+            "{}.{}.notify.*.hops.done",
+            subjects.account(),
+            subjects.topic()
+        ))
+        .await?;
+    bus.client().flush().await?;
+    let watcher_done = Arc::clone(&done);
+    let watcher = tokio::spawn(async move {
+        while let Some(message) = markers.next().await {
+            let at = Instant::now();
+            let Ok(parsed) = subjects.parse(&message.subject) else {
+                continue;
+            };
+            if let Ok(mut seen) = watcher_done.seen.lock() {
+                *seen.entry(parsed.run_id.clone()).or_default() += 1;
+            }
+            let waiter = watcher_done
+                .waiting
+                .lock()
+                .ok()
+                .and_then(|mut w| w.remove(&parsed.run_id));
+            if let Some(tx) = waiter {
+                let _ = tx.send(at);
+            }
+        }
+    });
+    let bench = Bench {
+        bus: Arc::clone(&bus),
+        probe,
+        done: Arc::clone(&done),
+    };
+    let runs = args.runs.max(10);
+
+    // Warm up: compile caches, consumers, connections.
+    for i in 0..20 {
+        let (_, rx, _) = bench.start_run("bench_three", i).await?;
+        Bench::finish(rx).await?;
+    }
+
+    let mut first_call = Vec::with_capacity(runs);
+    for i in 0..runs {
+        let (run, rx, started) = bench.start_run("bench_one", i).await?;
+        Bench::finish(rx).await?;
+        if let (Some(entered), _) = bench.probe_of(&run) {
+            first_call.push(entered.duration_since(started).as_secs_f64() * 1000.0);
+        }
+    }
+
+    let mut step = Vec::with_capacity(runs / 2);
+    for i in 0..(runs / 2).max(5) {
+        let (run, rx, started) = bench.start_run("bench_ten", i).await?;
+        let finished = Bench::finish(rx).await?;
+        let (_, handler) = bench.probe_of(&run);
+        let overhead = finished.duration_since(started).saturating_sub(handler);
+        step.push(overhead.as_secs_f64() * 1000.0 / 10.0);
+    }
+
+    // Throughput: 16 runs in flight for the duration; every run must complete exactly once.
+    let in_flight = Arc::new(Semaphore::new(16));
+    let deadline = Instant::now() + Duration::from_secs(args.duration.max(1));
+    let started_at = Instant::now();
+    let mut started_runs = Vec::new();
+    let mut pending = tokio::task::JoinSet::new();
+    let mut n = 0;
+    while Instant::now() < deadline {
+        let permit = Arc::clone(&in_flight).acquire_owned().await?;
+        let (run, rx, _) = bench.start_run("bench_three", n).await?;
+        n += 1;
+        started_runs.push(run);
+        pending.spawn(async move {
+            let outcome = Bench::finish(rx).await;
+            drop(permit);
+            outcome
+        });
+    }
+    let mut completed = 0usize;
+    while let Some(joined) = pending.join_next().await {
+        joined??;
+        completed += 1;
+    }
+    let elapsed = started_at.elapsed().as_secs_f64();
+    let seen = done.seen.lock().map(|s| s.clone()).unwrap_or_default();
+    let once = started_runs.iter().all(|run| seen.get(run) == Some(&1));
+    let unique: HashSet<&String> = started_runs.iter().collect();
+    anyhow::ensure!(
+        once && unique.len() == started_runs.len() && completed == started_runs.len(),
+        "correctness under load failed: {} runs started, {completed} completed, every one exactly once: {once}",
+        started_runs.len()
+    );
+
+    let mut wasm = Map::new();
+    for (language, app) in [("rust", "echo"), ("python", "pyecho"), ("js", "jsecho")] {
+        if let Some(worker) = apps.get(app) {
+            wasm.insert(
+                language.to_owned(),
+                Percentiles::of(wasm_calls(&worker, app).await).to_json(),
+            );
+        }
+    }
+    let floor = floor::round_trips(bus.client(), runs).await?;
+    watcher.abort();
+    host.shutdown(Duration::from_secs(5)).await;
+
+    Ok(json!({
+        "event_to_first_call_ms": Percentiles::of(first_call).to_json(),
+        "step_overhead_ms": Percentiles::of(step).to_json(),
+        "throughput_runs_per_s": round3(completed as f64 / elapsed),
+        "throughput_runs_checked": completed,
+        "wasm_call_us": wasm,
+        "peak_rss_mb": peak_rss_mb(),
+        "nats_floor_ms": Percentiles::of(floor).to_json(),
+    }))
+}
+
+/// Instantiate + call of an app's `echo` handler, in microseconds, 500 times.
+async fn wasm_calls(worker: &Arc<dyn Worker>, app: &str) -> Vec<f64> {
+    let mut out = Vec::with_capacity(500);
+    for i in 0..520u32 {
+        let call = CallRequest {
+            run_id: "bench".to_owned(),
+            call_id: format!("bench-{i}"),
+            app: app.to_owned(),
+            handler: "echo".to_owned(),
+            inputs: r#"{"n": 1}"#.to_owned(),
+            attempt: 1,
+            timeout: None,
+        };
+        let started = Instant::now();
+        let _ = worker.handle(call).await;
+        if i >= 20 {
+            out.push(started.elapsed().as_secs_f64() * 1e6);
+        }
+    }
+    out
+}
+
+/// The process's peak resident set (VmHWM), in MiB.
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+            let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            Some(round3(kb / 1024.0))
+        })
+        .unwrap_or(0.0)
+}
+
+fn print_human(report: &Value) {
+    let latency = |key: &str, unit: &str, budget: &str| {
+        let v = &report[key];
+        println!(
+            "{key:<24} p50 {:>9} {unit}  p90 {:>9} {unit}  p99 {:>9} {unit}   budget: {budget}",
+            v["p50"], v["p90"], v["p99"]
+        );
+    };
+    latency("event_to_first_call_ms", "ms", "p50 < 1 ms");
+    latency("step_overhead_ms", "ms", "p50 < 1 ms");
+    println!(
+        "{:<24} {} runs/s ({} three-step runs, each completed exactly once)   budget: >= 1000 runs/s",
+        "throughput_runs_per_s", report["throughput_runs_per_s"], report["throughput_runs_checked"]
+    );
+    if let Some(wasm) = report["wasm_call_us"].as_object() {
+        for (language, v) in wasm {
+            println!(
+                "{:<24} p50 {:>9} us ({language})   budget: rust p50 <= 50 us",
+                "wasm_call_us", v["p50"]
+            );
+        }
+    }
+    println!(
+        "{:<24} {} MiB   budget: < 150 MB",
+        "peak_rss_mb", report["peak_rss_mb"]
+    );
+    latency(
+        "nats_floor_ms",
+        "ms",
+        "the floor: bare JetStream publish + consume",
+    );
+}
