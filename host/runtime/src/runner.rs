@@ -81,6 +81,7 @@ pub async fn run(
         bus: Arc::clone(&bus),
         store,
         max_deliver: u64::try_from(options.consumer.max_deliver).unwrap_or(u64::MAX),
+        cache: RunCache::default(),
     });
     let limit = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let mut failures = 0u32;
@@ -158,6 +159,37 @@ struct Runner {
     bus: Arc<Bus>,
     store: Arc<PipelineStore>,
     max_deliver: u64,
+    cache: RunCache,
+}
+
+/// Runs this runner has read, so a step reads only the messages that are new. Sequences only
+/// grow, so "after the last one read" never misses a message; a step takes its run's record
+/// out while it works, so concurrent steps of one run each read the run themselves.
+#[derive(Default)]
+struct RunCache(std::sync::Mutex<std::collections::HashMap<String, RunRecord>>);
+
+/// Runs kept at most; beyond it the cache starts over (a miss only costs a full read).
+const RUN_CACHE_MAX: usize = 10_000;
+
+impl RunCache {
+    fn take(&self, run_id: &str) -> Option<RunRecord> {
+        self.0.lock().ok()?.remove(run_id)
+    }
+
+    fn keep(&self, run_id: &str, record: RunRecord) {
+        if let Ok(mut runs) = self.0.lock() {
+            if runs.len() >= RUN_CACHE_MAX {
+                runs.clear();
+            }
+            runs.insert(run_id.to_owned(), record);
+        }
+    }
+
+    fn forget(&self, run_id: &str) {
+        if let Ok(mut runs) = self.0.lock() {
+            runs.remove(run_id);
+        }
+    }
 }
 
 impl Runner {
@@ -205,9 +237,9 @@ impl Runner {
 
     /// Reads the run, evaluates it and publishes the decisions.
     async fn step(&self, run_id: &str) -> Result<(), StepError> {
-        let messages = self.bus.read_run(run_id, Channels::All).await?;
-        let record = RunRecord::from_messages(&messages);
+        let record = self.read(run_id).await?;
         if record.run_done.is_some() {
+            self.cache.forget(run_id);
             return Ok(());
         }
         if let Some(problem) = &record.event_error {
@@ -246,11 +278,29 @@ impl Runner {
         }
         self.publish(run_id, &decisions).await?;
         if decisions.run_status() != PipelineStatus::Running {
+            self.cache.forget(run_id);
             self.finish(run_id, run_error(&decisions, &record))
                 .await
                 .map_err(StepError::Transient)?;
+        } else {
+            self.cache.keep(run_id, record);
         }
         Ok(())
+    }
+
+    /// The run's messages: what this runner already read plus what is new since, or the whole
+    /// run when it has not seen it (or another step of the run is in progress here).
+    async fn read(&self, run_id: &str) -> Result<RunRecord, StepError> {
+        if let Some(mut record) = self.cache.take(run_id) {
+            let newer = self
+                .bus
+                .read_run_after(run_id, Channels::All, record.last_sequence)
+                .await?;
+            record.extend(&newer);
+            return Ok(record);
+        }
+        let messages = self.bus.read_run(run_id, Channels::All).await?;
+        Ok(RunRecord::from_messages(&messages))
     }
 
     async fn publish(&self, run_id: &str, decisions: &Decisions) -> Result<(), StepError> {

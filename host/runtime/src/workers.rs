@@ -151,7 +151,13 @@ impl AppLoop {
                 return;
             };
             // A result stored by an earlier delivery (the host stopped before its ack): done.
-            match self.bus.read_last(&result_subject).await {
+            // Only a redelivery can find one, so a first delivery skips the round trip.
+            let earlier = if delivery.delivered > 1 {
+                self.bus.read_last(&result_subject).await
+            } else {
+                Ok(None)
+            };
+            match earlier {
                 Ok(Some(_)) => {
                     let _ = delivery.ack().await;
                     return;
