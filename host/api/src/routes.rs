@@ -12,6 +12,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse as _, Response};
 use serde_json::{Map, Value};
 
+use hops_core::json_type;
+
 use crate::ApiError;
 use crate::error::{ErrorBody, error_response};
 
@@ -77,17 +79,6 @@ fn parse_object(
             "the {what} must be a JSON object, got {}",
             json_type(&other)
         ))),
-    }
-}
-
-fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

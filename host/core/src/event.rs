@@ -135,7 +135,8 @@ impl SourceEvent {
     }
 }
 
-fn json_type(value: &Value) -> &'static str {
+/// A JSON value's type as people say it (`a number`, `an object`), for error messages.
+pub fn json_type(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
