@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use futures::{Stream, StreamExt};
 
 use crate::error::BusError;
+use crate::read::RunMessage;
 use crate::subjects::{ParsedSubject, Subjects};
 
 /// A stream of deliveries from a consumer (see [`crate::BusConsumer::messages`]).
@@ -49,6 +50,28 @@ impl Delivery {
             .double_ack()
             .await
             .map_err(|e| ack_error("ack", self.raw_subject(), e))
+    }
+
+    /// Acknowledges without waiting for the server's confirmation: one message instead of a
+    /// round trip. For callers whose redelivery is harmless (the runner re-evaluates and
+    /// publishes nothing new; a worker finds the result it stored), so a lost ack costs only
+    /// a redelivery after the ack wait. Fails only when the connection is gone.
+    pub async fn ack_unconfirmed(&self) -> Result<(), BusError> {
+        self.message
+            .ack()
+            .await
+            .map_err(|e| ack_error("ack", self.raw_subject(), e))
+    }
+
+    /// The delivered message as one of its run's stored messages.
+    pub fn to_run_message(&self) -> RunMessage {
+        RunMessage {
+            subject: self.subject.clone(),
+            payload: self.payload.clone(),
+            headers: self.headers.clone(),
+            stream_sequence: self.stream_sequence,
+            published: self.published,
+        }
     }
 
     /// Asks for redelivery, after `delay` if given (otherwise at once).

@@ -80,6 +80,20 @@ impl Bus {
         run_id: &str,
         channels: Channels,
     ) -> Result<Vec<RunMessage>, BusError> {
+        self.read_run_through(run_id, channels, u64::MAX).await
+    }
+
+    /// The run's messages from its source event up to the one at stream sequence
+    /// `through_sequence`: a prefix of the run, read without the final get that would only
+    /// confirm there is nothing newer. The runner passes the sequence of the message it was
+    /// delivered, since anything stored after it arrives as a delivery of its own. It may hold
+    /// a few messages past `through_sequence` (long runs are read in bulk), never fewer.
+    pub async fn read_run_through(
+        &self,
+        run_id: &str,
+        channels: Channels,
+        through_sequence: u64,
+    ) -> Result<Vec<RunMessage>, BusError> {
         let span = tracing::debug_span!("hops.bus.read_run", run_id = %run_id, count = tracing::field::Empty);
         async move {
             let event_subject = self.subjects.event(run_id)?;
@@ -99,7 +113,10 @@ impl Bus {
             };
             let after = event.sequence;
             self.push_stored(&mut out, event);
-            self.read_after(&stream, &filter, after, &mut out).await?;
+            if after < through_sequence {
+                self.read_after(&stream, &filter, after, through_sequence, &mut out)
+                    .await?;
+            }
             tracing::Span::current().record("count", out.len());
             Ok(out)
         }
@@ -109,20 +126,26 @@ impl Bus {
 
     /// The messages of a run on `channels` stored after stream sequence `after_sequence`, in
     /// stream order: the increment since the last read, for a caller that keeps a run's earlier
-    /// messages (pass the last `stream_sequence` it has). One get per message plus one.
+    /// messages (pass the last `stream_sequence` it has). One get per message, plus one that
+    /// finds nothing unless `through_sequence` says where to stop (as in
+    /// [`Bus::read_run_through`]).
     pub async fn read_run_after(
         &self,
         run_id: &str,
         channels: Channels,
         after_sequence: u64,
+        through_sequence: Option<u64>,
     ) -> Result<Vec<RunMessage>, BusError> {
         let span = tracing::debug_span!("hops.bus.read_run_after", run_id = %run_id, after_sequence, count = tracing::field::Empty);
         async move {
             let filter = self.subjects.run_filter(run_id, channels)?;
             let stream = self.stream_handle().await?;
             let mut out = Vec::new();
-            self.read_after(&stream, &filter, after_sequence, &mut out)
-                .await?;
+            let through = through_sequence.unwrap_or(u64::MAX);
+            if after_sequence < through {
+                self.read_after(&stream, &filter, after_sequence, through, &mut out)
+                    .await?;
+            }
             tracing::Span::current().record("count", out.len());
             Ok(out)
         }
@@ -130,13 +153,14 @@ impl Bus {
         .await
     }
 
-    /// Appends the messages matching `filter` after `after`: one by one, then through a
-    /// snapshot consumer past [`DIRECT_READ_MAX`].
+    /// Appends the messages matching `filter` after `after`, stopping once one at or past
+    /// `through` is in: one by one, then through a snapshot consumer past [`DIRECT_READ_MAX`].
     async fn read_after(
         &self,
         stream: &Stream<()>,
         filter: &str,
         after: u64,
+        through: u64,
         out: &mut Vec<RunMessage>,
     ) -> Result<(), BusError> {
         let mut sequence = after.saturating_add(1);
@@ -146,8 +170,12 @@ impl Bus {
                 .await?
             {
                 Some(message) => {
+                    let reached = message.sequence >= through;
                     sequence = message.sequence + 1;
                     self.push_stored(out, message);
+                    if reached {
+                        return Ok(());
+                    }
                 }
                 None => return Ok(()),
             }

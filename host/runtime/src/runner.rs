@@ -206,7 +206,7 @@ impl Runner {
         }
         let span = tracing::info_span!("hops.runtime.runner.step", run_id = %run_id, delivered = delivery.delivered);
         async {
-            match self.step(&run_id).await {
+            match self.step(&delivery).await {
                 Ok(()) => ack(&delivery).await,
                 Err(StepError::Fatal(message)) => {
                     warn!(error = %message, "run cannot go on; it ends errored");
@@ -236,8 +236,9 @@ impl Runner {
     }
 
     /// Reads the run, evaluates it and publishes the decisions.
-    async fn step(&self, run_id: &str) -> Result<(), StepError> {
-        let record = self.read(run_id).await?;
+    async fn step(&self, delivery: &Delivery) -> Result<(), StepError> {
+        let run_id = delivery.subject.run_id.as_str();
+        let record = self.read(delivery).await?;
         if record.run_done.is_some() {
             self.cache.forget(run_id);
             return Ok(());
@@ -288,18 +289,33 @@ impl Runner {
         Ok(())
     }
 
-    /// The run's messages: what this runner already read plus what is new since, or the whole
-    /// run when it has not seen it (or another step of the run is in progress here).
-    async fn read(&self, run_id: &str) -> Result<RunRecord, StepError> {
+    /// The run as it stood when the delivered message was stored: a prefix of its messages
+    /// that reaches at least the delivered one. Anything stored later is delivered on its own
+    /// and evaluated then, so there is no need to look further (that look is a round trip that
+    /// usually finds nothing). Built from what this runner already read plus what is new, or
+    /// read from the start when it has not seen the run (or another step of the run is in
+    /// progress here); a run's source event is its first message, so its delivery alone is
+    /// the whole prefix.
+    async fn read(&self, delivery: &Delivery) -> Result<RunRecord, StepError> {
+        let run_id = delivery.subject.run_id.as_str();
+        let through = delivery.stream_sequence;
         if let Some(mut record) = self.cache.take(run_id) {
-            let newer = self
-                .bus
-                .read_run_after(run_id, Channels::All, record.last_sequence)
-                .await?;
-            record.extend(&newer);
+            if record.last_sequence < through {
+                let newer = self
+                    .bus
+                    .read_run_after(run_id, Channels::All, record.last_sequence, Some(through))
+                    .await?;
+                record.extend(&newer);
+            }
             return Ok(record);
         }
-        let messages = self.bus.read_run(run_id, Channels::All).await?;
+        if delivery.subject.kind == SubjectKind::Event {
+            return Ok(RunRecord::from_messages(&[delivery.to_run_message()]));
+        }
+        let messages = self
+            .bus
+            .read_run_through(run_id, Channels::All, through)
+            .await?;
         Ok(RunRecord::from_messages(&messages))
     }
 
@@ -390,7 +406,7 @@ fn run_error(decisions: &Decisions, record: &RunRecord) -> Option<String> {
 }
 
 async fn ack(delivery: &Delivery) {
-    if let Err(err) = delivery.ack().await {
+    if let Err(err) = delivery.ack_unconfirmed().await {
         // Redelivery re-evaluates the run, which publishes nothing new.
         debug!(error = %err, "ack failed");
     }

@@ -159,7 +159,7 @@ impl AppLoop {
             };
             match earlier {
                 Ok(Some(_)) => {
-                    let _ = delivery.ack().await;
+                    let _ = delivery.ack_unconfirmed().await;
                     return;
                 }
                 Ok(None) => {}
@@ -239,7 +239,7 @@ impl AppLoop {
                 .await
             {
                 Ok(_) => {
-                    if let Err(err) = delivery.ack().await {
+                    if let Err(err) = delivery.ack_unconfirmed().await {
                         // A redelivery finds the stored result and only acks.
                         debug!(error = %err, "ack failed");
                     }

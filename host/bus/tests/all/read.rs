@@ -168,7 +168,7 @@ async fn read_run_after_returns_only_newer_messages() {
     assert_eq!(all.len(), 5);
     let last = all[4].stream_sequence;
     assert!(
-        bus.read_run_after(&run, Channels::All, last)
+        bus.read_run_after(&run, Channels::All, last, None)
             .await
             .unwrap()
             .is_empty()
@@ -176,7 +176,10 @@ async fn read_run_after_returns_only_newer_messages() {
     let more = bus.subjects().result(&run, "p0-second").unwrap();
     bus.publish_once(&more, Bytes::new()).await.unwrap();
     publish_run(&bus, &run_id()).await; // another run's messages after it
-    let newer = bus.read_run_after(&run, Channels::All, last).await.unwrap();
+    let newer = bus
+        .read_run_after(&run, Channels::All, last, None)
+        .await
+        .unwrap();
     assert_eq!(newer.len(), 1);
     assert_eq!(
         newer[0].subject.kind,
@@ -185,7 +188,7 @@ async fn read_run_after_returns_only_newer_messages() {
         }
     );
     let from_pin = bus
-        .read_run_after(&run, Channels::Notify, all[1].stream_sequence)
+        .read_run_after(&run, Channels::Notify, all[1].stream_sequence, None)
         .await
         .unwrap();
     assert_eq!(
@@ -193,6 +196,54 @@ async fn read_run_after_returns_only_newer_messages() {
         3,
         "result, done, new result; the request is not notify"
     );
+}
+
+#[tokio::test]
+async fn reads_through_a_sequence_stop_at_the_message_that_reaches_it() {
+    let (_server, bus) = setup().await;
+    let run = run_id();
+    publish_run(&bus, &run).await;
+    publish_run(&bus, &run_id()).await; // another run's messages in between do not count
+    let more = bus.subjects().result(&run, "p0-second").unwrap();
+    bus.publish_once(&more, Bytes::new()).await.unwrap();
+    let all = bus.read_run(&run, Channels::All).await.unwrap();
+    assert_eq!(all.len(), 6);
+    let prefix = bus
+        .read_run_through(&run, Channels::All, all[2].stream_sequence)
+        .await
+        .unwrap();
+    assert_eq!(prefix, all[..3].to_vec(), "the prefix up to the third message");
+    let middle = bus
+        .read_run_after(
+            &run,
+            Channels::All,
+            all[0].stream_sequence,
+            Some(all[4].stream_sequence),
+        )
+        .await
+        .unwrap();
+    assert_eq!(middle, all[1..5].to_vec());
+    // A bound between two of the run's messages stops at the first one past it.
+    let past = bus
+        .read_run_after(
+            &run,
+            Channels::All,
+            all[3].stream_sequence,
+            Some(all[5].stream_sequence - 1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(past, all[4..6].to_vec());
+    let nothing = bus
+        .read_run_after(
+            &run,
+            Channels::All,
+            all[5].stream_sequence,
+            Some(all[5].stream_sequence),
+        )
+        .await
+        .unwrap();
+    assert!(nothing.is_empty());
 }
 
 #[tokio::test]
