@@ -191,7 +191,19 @@ impl PluginRegistry {
         }
         let known: Vec<String> = self.lock_apps().keys().cloned().collect();
         names.extend(known);
-        for name in &names {
+        // Largest first: compiling or loading a component from the cache briefly needs about
+        // twice its compiled size (the cache entry is decompressed, then copied into place).
+        // Doing the big ones (Python, JavaScript) while little else is resident keeps the
+        // process's peak memory near its steady size.
+        let mut order: Vec<(u64, String)> = Vec::with_capacity(names.len());
+        for name in names {
+            let size = tokio::fs::metadata(self.dir().join(format!("{name}.wasm")))
+                .await
+                .map_or(0, |m| m.len());
+            order.push((size, name));
+        }
+        order.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        for (_, name) in &order {
             self.reload(name).await;
         }
         Ok(self.list())

@@ -3,28 +3,27 @@
 //! cost, memory — next to the bare JetStream floor measured in the same run.
 
 mod floor;
+mod host_process;
+mod probe;
 mod stats;
 
-use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
+use std::collections::HashSet;
+use std::path::Path;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use async_trait::async_trait;
-use futures::StreamExt as _;
 use hops_bus::{Bus, BusConfig, LocalNats, LocalNatsOptions};
-use hops_core::{
-    CallError, CallOutput, CallRequest, EventMeta, EventSink as _, Listeners, SourceEvent, Worker,
-    Workers,
-};
+use hops_core::{CallRequest, EventMeta, EventSink as _, Listeners, SourceEvent, Worker, Workers};
 use hops_runtime::{BusEvents, Host, HostConfig, Roles};
 use hops_wasm::{EngineConfig, PluginRegistry, RegistryConfig, WasmEngine};
 use serde_json::{Map, Value, json};
 use tokio::sync::{Semaphore, oneshot};
 
 use crate::cli::host::BenchArgs;
+use host_process::{HostPaths, HostProcess};
+use probe::{Completions, Probe, Timed, watch_completions};
 use stats::{Percentiles, round3};
 
 /// The benchmark pipelines: one call, ten sequential calls, three sequential calls.
@@ -55,54 +54,6 @@ fn bench_pipelines() -> String {
         chain("bench_three", 3),
     ]
     .join("\n")
-}
-
-/// When each run's calls entered the app and how long they took.
-#[derive(Default)]
-struct Probe {
-    runs: Mutex<HashMap<String, (Option<Instant>, Duration)>>,
-}
-
-/// Wraps the echo app to time its handler.
-struct Timed {
-    inner: Arc<dyn Worker>,
-    probe: Arc<Probe>,
-}
-
-#[async_trait]
-impl Worker for Timed {
-    async fn handle(&self, call: CallRequest) -> Result<CallOutput, CallError> {
-        let entered = Instant::now();
-        let run = call.run_id.clone();
-        let outcome = self.inner.handle(call).await;
-        if let Ok(mut runs) = self.probe.runs.lock() {
-            let entry = runs.entry(run).or_default();
-            entry.0 = Some(entry.0.map_or(entered, |first| first.min(entered)));
-            entry.1 += entered.elapsed();
-        }
-        outcome
-    }
-
-    fn max_concurrency(&self) -> usize {
-        self.inner.max_concurrency()
-    }
-}
-
-/// Run completions, from the run-level done markers.
-#[derive(Default)]
-struct Completions {
-    waiting: Mutex<HashMap<String, oneshot::Sender<Instant>>>,
-    seen: Mutex<HashMap<String, usize>>,
-}
-
-impl Completions {
-    fn expect(&self, run: &str) -> oneshot::Receiver<Instant> {
-        let (tx, rx) = oneshot::channel();
-        if let Ok(mut waiting) = self.waiting.lock() {
-            waiting.insert(run.to_owned(), tx);
-        }
-        rx
-    }
 }
 
 struct Bench {
@@ -141,6 +92,58 @@ impl Bench {
             .context("completion watcher stopped")
     }
 
+    /// Waits until `process` completes a run (it has compiled or loaded its apps and opened
+    /// its consumers); fails if it exits first or takes more than two minutes.
+    async fn ready(&self, process: &mut HostProcess) -> anyhow::Result<()> {
+        let (_, rx, _) = self.start_run("bench_three", 0).await?;
+        tokio::select! {
+            finished = tokio::time::timeout(Duration::from_secs(120), rx) => {
+                finished
+                    .context("the bench's `hops start` did not complete a run within 120s")?
+                    .context("completion watcher stopped")?;
+                Ok(())
+            }
+            err = process.exited() => Err(err),
+        }
+    }
+
+    /// Three-step runs with 16 in flight for `seconds`; every run must complete exactly once.
+    /// Returns the runs completed and the seconds they took.
+    async fn throughput(&self, seconds: u64) -> anyhow::Result<(usize, f64)> {
+        let in_flight = Arc::new(Semaphore::new(16));
+        let deadline = Instant::now() + Duration::from_secs(seconds);
+        let started_at = Instant::now();
+        let mut started_runs = Vec::new();
+        let mut pending = tokio::task::JoinSet::new();
+        let mut n = 0;
+        while Instant::now() < deadline {
+            let permit = Arc::clone(&in_flight).acquire_owned().await?;
+            let (run, rx, _) = self.start_run("bench_three", n).await?;
+            n += 1;
+            started_runs.push(run);
+            pending.spawn(async move {
+                let outcome = Bench::finish(rx).await;
+                drop(permit);
+                outcome
+            });
+        }
+        let mut completed = 0usize;
+        while let Some(joined) = pending.join_next().await {
+            joined??;
+            completed += 1;
+        }
+        let elapsed = started_at.elapsed().as_secs_f64();
+        let seen = self.done.seen.lock().map(|s| s.clone()).unwrap_or_default();
+        let once = started_runs.iter().all(|run| seen.get(run) == Some(&1));
+        let unique: HashSet<&String> = started_runs.iter().collect();
+        anyhow::ensure!(
+            once && unique.len() == started_runs.len() && completed == started_runs.len(),
+            "correctness under load failed: {} runs started, {completed} completed, every one exactly once: {once}",
+            started_runs.len()
+        );
+        Ok((completed, elapsed))
+    }
+
     fn probe_of(&self, run: &str) -> (Option<Instant>, Duration) {
         self.probe
             .runs
@@ -160,7 +163,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let mut nats = LocalNats::start(LocalNatsOptions::new(work.path().join("nats")))
         .await
         .context("starting nats-server for the benchmark")?;
-    let outcome = measure(&args, &nats.url(), &pipelines, work.path().join("data")).await;
+    let outcome = measure(&args, &nats.url(), work.path()).await;
     let _ = nats.stop().await;
     let report = outcome?;
     if args.json {
@@ -171,19 +174,17 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn measure(
-    args: &BenchArgs,
-    url: &str,
-    pipelines: &std::path::Path,
-    data: PathBuf,
-) -> anyhow::Result<Value> {
+/// The latency phases run on an in-process host whose echo app is timed; throughput and
+/// memory on a separate `hops start` process with 20 apps, like a production host.
+async fn measure(args: &BenchArgs, url: &str, work: &Path) -> anyhow::Result<Value> {
+    let pipelines = work.join("pipelines");
+    let data = std::path::absolute(work.join("data"))?;
     let bus = Arc::new(Bus::connect(BusConfig::new(url)).await?);
-    let plugin_dir = args.plugins.clone();
     let apps = Workers::new();
-    let engine = WasmEngine::new(&EngineConfig::with_data_dir(std::path::absolute(&data)?))?;
+    let engine = WasmEngine::new(&EngineConfig::with_data_dir(&data))?;
     let registry = PluginRegistry::new(
         engine,
-        RegistryConfig::new(&plugin_dir),
+        RegistryConfig::new(&args.plugins),
         apps.clone(),
         Listeners::new(),
     );
@@ -191,7 +192,7 @@ async fn measure(
     let echo = apps.get("echo").with_context(|| {
         format!(
             "no echo app in {}: build it with plugins/build.sh or pass --plugins DIR",
-            plugin_dir.display()
+            args.plugins.display()
         )
     })?;
     let probe = Arc::new(Probe::default());
@@ -203,7 +204,7 @@ async fn measure(
             probe: Arc::clone(&probe),
         }),
     );
-    let mut config = HostConfig::new(Arc::clone(&bus), pipelines);
+    let mut config = HostConfig::new(Arc::clone(&bus), &pipelines);
     config.roles = Roles {
         runner: true,
         workers: true,
@@ -214,36 +215,7 @@ async fn measure(
     let host = Host::start(config).await?;
 
     let done = Arc::new(Completions::default());
-    let subjects = bus.subjects().clone();
-    let mut markers = bus
-        .client()
-        .subscribe(format!(
-            "{}.{}.notify.*.hops.done",
-            subjects.account(),
-            subjects.topic()
-        ))
-        .await?;
-    bus.client().flush().await?;
-    let watcher_done = Arc::clone(&done);
-    let watcher = tokio::spawn(async move {
-        while let Some(message) = markers.next().await {
-            let at = Instant::now();
-            let Ok(parsed) = subjects.parse(&message.subject) else {
-                continue;
-            };
-            if let Ok(mut seen) = watcher_done.seen.lock() {
-                *seen.entry(parsed.run_id.clone()).or_default() += 1;
-            }
-            let waiter = watcher_done
-                .waiting
-                .lock()
-                .ok()
-                .and_then(|mut w| w.remove(&parsed.run_id));
-            if let Some(tx) = waiter {
-                let _ = tx.send(at);
-            }
-        }
-    });
+    let watcher = watch_completions(&bus, Arc::clone(&done)).await?;
     let bench = Bench {
         bus: Arc::clone(&bus),
         probe,
@@ -275,39 +247,6 @@ async fn measure(
         step.push(overhead.as_secs_f64() * 1000.0 / 10.0);
     }
 
-    // Throughput: 16 runs in flight for the duration; every run must complete exactly once.
-    let in_flight = Arc::new(Semaphore::new(16));
-    let deadline = Instant::now() + Duration::from_secs(args.duration.max(1));
-    let started_at = Instant::now();
-    let mut started_runs = Vec::new();
-    let mut pending = tokio::task::JoinSet::new();
-    let mut n = 0;
-    while Instant::now() < deadline {
-        let permit = Arc::clone(&in_flight).acquire_owned().await?;
-        let (run, rx, _) = bench.start_run("bench_three", n).await?;
-        n += 1;
-        started_runs.push(run);
-        pending.spawn(async move {
-            let outcome = Bench::finish(rx).await;
-            drop(permit);
-            outcome
-        });
-    }
-    let mut completed = 0usize;
-    while let Some(joined) = pending.join_next().await {
-        joined??;
-        completed += 1;
-    }
-    let elapsed = started_at.elapsed().as_secs_f64();
-    let seen = done.seen.lock().map(|s| s.clone()).unwrap_or_default();
-    let once = started_runs.iter().all(|run| seen.get(run) == Some(&1));
-    let unique: HashSet<&String> = started_runs.iter().collect();
-    anyhow::ensure!(
-        once && unique.len() == started_runs.len() && completed == started_runs.len(),
-        "correctness under load failed: {} runs started, {completed} completed, every one exactly once: {once}",
-        started_runs.len()
-    );
-
     let mut wasm = Map::new();
     for (language, app) in [("rust", "echo"), ("python", "pyecho"), ("js", "jsecho")] {
         if let Some(worker) = apps.get(app) {
@@ -317,9 +256,34 @@ async fn measure(
             );
         }
     }
+    host.shutdown(Duration::from_secs(5)).await;
+
+    // The production-like host takes over the same durable consumers.
+    let apps_dir = work.join("apps");
+    let apps_loaded = host_process::twenty_apps(&args.plugins, &apps_dir)?;
+    let mut process = HostProcess::start(
+        HostPaths {
+            pipelines: &pipelines,
+            plugins: &apps_dir,
+            data: &data,
+            log: work.join("host.log"),
+        },
+        url,
+    )?;
+    let measured = async {
+        bench.ready(&mut process).await?;
+        let startup = process.peak_rss_mb()?;
+        process.reset_peak_rss()?;
+        let throughput = bench.throughput(args.duration.max(1)).await?;
+        Ok::<_, anyhow::Error>((throughput, startup, process.peak_rss_mb()?))
+    }
+    .await;
+    let stopped = process.stop().await;
+    let ((completed, elapsed), startup_rss, peak_rss) = measured?;
+    stopped?;
+
     let floor = floor::round_trips(bus.client(), runs).await?;
     watcher.abort();
-    host.shutdown(Duration::from_secs(5)).await;
 
     Ok(json!({
         "event_to_first_call_ms": Percentiles::of(first_call).to_json(),
@@ -327,7 +291,9 @@ async fn measure(
         "throughput_runs_per_s": round3(completed as f64 / elapsed),
         "throughput_runs_checked": completed,
         "wasm_call_us": wasm,
-        "peak_rss_mb": peak_rss_mb(),
+        "peak_rss_mb": peak_rss,
+        "startup_peak_rss_mb": startup_rss,
+        "apps_loaded": apps_loaded,
         "nats_floor_ms": Percentiles::of(floor).to_json(),
     }))
 }
@@ -354,16 +320,11 @@ async fn wasm_calls(worker: &Arc<dyn Worker>, app: &str) -> Vec<f64> {
     out
 }
 
-/// The process's peak resident set (VmHWM), in MiB.
-fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-            let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-            Some(round3(kb / 1024.0))
-        })
-        .unwrap_or(0.0)
+/// The peak resident set (`VmHWM`) in a `/proc/<pid>/status` text, in MiB.
+fn vm_hwm_mb(status: &str) -> Option<f64> {
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(round3(kb / 1024.0))
 }
 
 fn print_human(report: &Value) {
@@ -382,15 +343,24 @@ fn print_human(report: &Value) {
     );
     if let Some(wasm) = report["wasm_call_us"].as_object() {
         for (language, v) in wasm {
+            let budget = match language.as_str() {
+                "rust" => "budget: rust p50 <= 50 us",
+                // DESIGN §8 expects about a millisecond for an interpreter-based component.
+                _ => "expected: about 1 ms (an interpreter starts per call)",
+            };
             println!(
-                "{:<24} p50 {:>9} us ({language})   budget: rust p50 <= 50 us",
+                "{:<24} p50 {:>9} us ({language})   {budget}",
                 "wasm_call_us", v["p50"]
             );
         }
     }
     println!(
-        "{:<24} {} MiB   budget: < 150 MB",
-        "peak_rss_mb", report["peak_rss_mb"]
+        "{:<24} {} MiB (hops start with {} apps loaded, peak while serving the throughput phase)   budget: < 150 MB",
+        "peak_rss_mb", report["peak_rss_mb"], report["apps_loaded"]
+    );
+    println!(
+        "{:<24} {} MiB (the same process while it loaded its apps from the compile cache)",
+        "startup_peak_rss_mb", report["startup_peak_rss_mb"]
     );
     latency(
         "nats_floor_ms",

@@ -59,8 +59,12 @@ fn bench_json_reports_every_figure() {
             "{report}"
         );
     }
-    assert!(
-        report["peak_rss_mb"].as_f64().is_some_and(|v| v > 0.0),
-        "{report}"
+    for key in ["peak_rss_mb", "startup_peak_rss_mb"] {
+        assert!(report[key].as_f64().is_some_and(|v| v > 0.0), "{key}: {report}");
+    }
+    assert_eq!(
+        report["apps_loaded"].as_u64(),
+        Some(20),
+        "the measured host loads the test apps topped up with echo copies: {report}"
     );
 }
