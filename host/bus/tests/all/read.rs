@@ -212,7 +212,11 @@ async fn reads_through_a_sequence_stop_at_the_message_that_reaches_it() {
         .read_run_through(&run, Channels::All, all[2].stream_sequence)
         .await
         .unwrap();
-    assert_eq!(prefix, all[..3].to_vec(), "the prefix up to the third message");
+    assert_eq!(
+        prefix,
+        all[..3].to_vec(),
+        "the prefix up to the third message"
+    );
     let middle = bus
         .read_run_after(
             &run,

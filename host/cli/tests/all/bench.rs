@@ -60,7 +60,10 @@ fn bench_json_reports_every_figure() {
         );
     }
     for key in ["peak_rss_mb", "startup_peak_rss_mb"] {
-        assert!(report[key].as_f64().is_some_and(|v| v > 0.0), "{key}: {report}");
+        assert!(
+            report[key].as_f64().is_some_and(|v| v > 0.0),
+            "{key}: {report}"
+        );
     }
     assert_eq!(
         report["apps_loaded"].as_u64(),
