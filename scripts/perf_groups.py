@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Summarises `perf script -F pid,comm,ip,sym,dso` output of a `hops bench` run.
+"""Summarises `perf script -F pid,comm,time,ip,sym,dso` output of a `hops bench` run.
 
-Prints each process's share of all samples (idle included), then, for the `hops` process
-with the most samples (the `hops start` host that serves the throughput phase), where its
-CPU time goes, grouped by area. Used by scripts/profile-bench.sh.
+Finds the `hops start` host that serves the throughput phase (a `hops` process without the
+bench's own code), prints each process's share of the samples taken while it ran (idle
+included), then where the host's CPU time goes, grouped by area. Used by scripts/profile-bench.sh.
 """
 import collections
 import re
@@ -25,33 +25,47 @@ AREAS = [
     ("glibc memcpy/memset/string", lambda s, d: "libc" in d),
     ("std: formatting, strings, hashing, allocation glue", lambda s, d: re.search(r"fmt|format|String|str|hash|Hash|utf8|alloc", s)),
 ]
-LINE = re.compile(r"^\s*(\S+)\s+(\d+)\s+[0-9a-f]+\s+(.*?)\s+\((.*)\)\s*$")
+LINE = re.compile(r"^\s*(\S+)\s+(\d+)\s+([0-9.]+):\s+[0-9a-f]+\s+(.*?)\s+\((.*)\)\s*$")
 
 
 def main() -> None:
-    per_pid = collections.Counter()
-    comm_of = {}
-    samples = collections.defaultdict(list)
-    total = 0
+    rows = []
     for line in sys.stdin:
         m = LINE.match(line)
-        if not m:
-            continue
-        comm, pid, sym, dso = m.groups()
-        total += 1
-        per_pid[pid] += 1
-        if comm in ("hops", "nats-server") or pid not in comm_of:
-            comm_of[pid] = comm
+        if m:
+            comm, pid, time, sym, dso = m.groups()
+            rows.append((comm, pid, float(time), sym, dso))
+    if not rows:
+        sys.exit("no samples: was perf script run with -F pid,comm,time,ip,sym,dso?")
+    samples = collections.defaultdict(list)
+    for comm, pid, time, sym, dso in rows:
         samples[pid].append((sym, dso))
-    if not total:
-        sys.exit("no samples: was perf run with -F pid,comm,ip,sym,dso?")
-    print("Share of all samples (both cores, idle included):")
-    for pid, n in per_pid.most_common(6):
-        print(f"  {100 * n / total:5.1f}%  {comm_of.get(pid, '?')} (pid {pid})")
-    hops = [pid for pid in per_pid if any("/hops" in d for _, d in samples[pid][:2000])]
-    if not hops:
-        return
-    host = max(hops, key=per_pid.get)
+    hops = [pid for pid in samples if any("/hops" in d for _, d in samples[pid])]
+    # The bench process itself (latency phases, compiling the apps) shows its own code.
+    hosts = [pid for pid in hops if not any("commands::bench" in s for s, _ in samples[pid])]
+    if not hosts:
+        sys.exit("no `hops start` host process among the samples")
+    host = max(hosts, key=lambda pid: len(samples[pid]))
+    times = [time for _, pid, time, _, _ in rows if pid == host]
+    start, end = min(times), max(times)
+
+    share = collections.Counter()
+    names = {}
+    for comm, pid, time, _, _ in rows:
+        if start <= time <= end:
+            share[pid] += 1
+            if pid not in names or comm in ("hops", "nats-server"):
+                names[pid] = comm
+    total = sum(share.values())
+    print(f"While the host served the throughput phase ({end - start:.1f} s), share of both cores:")
+    for pid, n in share.most_common(5):
+        label = {host: "hops start (the measured host)"}.get(pid, names[pid])
+        if names[pid] == "hops" and pid != host:
+            label = "hops bench (the load generator)"
+        if pid == "0":
+            label = "idle"
+        print(f"  {100 * n / total:5.1f}%  {label}")
+
     areas = collections.Counter()
     for sym, dso in samples[host]:
         for name, matches in AREAS:
@@ -61,7 +75,7 @@ def main() -> None:
         else:
             areas["other"] += 1
     n = len(samples[host])
-    print(f"\nThe measured host (pid {host}, {n} samples), by area:")
+    print(f"\nThe host's own CPU time ({n} samples), by area:")
     for name, count in areas.most_common():
         print(f"  {100 * count / n:5.1f}%  {name}")
 
