@@ -34,8 +34,9 @@
 //! - On 2.9 a consumer with a wildcard filter costs time proportional to every subject stored in
 //!   the blocks it covers (about 12 ms per snapshot with 20,000 messages stored, against 0.65 ms
 //!   on 2.15). [`Bus::read_run`] therefore reads a run with single-message gets from the run's
-//!   event onwards (about 0.5 ms for a four-message run on both versions), and
-//!   [`Bus::read_run_after`] reads only what is new.
+//!   event onwards (about 0.5 ms for a four-message run on both versions),
+//!   [`Bus::read_run_after`] reads only what is new, and [`Bus::read_run_through`] and the
+//!   bound of `read_run_after` stop at a known message instead of asking once more.
 //! - async-nats' `Context::query_account` cannot decode 2.9's answer; this crate does not use it.
 //!
 //! # Authentication and TLS
