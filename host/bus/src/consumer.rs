@@ -16,12 +16,19 @@ use crate::delivery::{Deliveries, deliveries};
 use crate::error::BusError;
 use crate::names::cleanse_name;
 
+/// The `max_deliver` of the runner's and the workers' durable consumers: the server never gives
+/// up on a message by itself (it would drop it without a trace); the runtime enforces the
+/// options' `max_deliver` and records the give-up.
+pub const UNLIMITED_DELIVERIES: i64 = -1;
+
 /// Settings of the runner's durable consumer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunnerConsumerOptions {
     /// How long a delivered message may stay unacknowledged before it is delivered again.
     pub ack_wait: Duration,
-    /// Deliveries of one message before the server gives up on it.
+    /// Deliveries of one message that may work on it. The consumer itself delivers without
+    /// limit ([`UNLIMITED_DELIVERIES`]): the runner ends a run errored when a later delivery
+    /// arrives, so a message whose last delivery died with its host is not dropped silently.
     pub max_deliver: i64,
     /// Messages delivered but not yet acknowledged, across every replica (bounds concurrent runs).
     pub max_ack_pending: i64,
@@ -54,7 +61,9 @@ pub struct WorkerConsumerOptions {
     /// How long a call may run without [`crate::Delivery::in_progress`] before it is delivered
     /// again.
     pub ack_wait: Duration,
-    /// Deliveries of one request before the server gives up on it.
+    /// Deliveries of one request that may run the call. The consumer itself delivers without
+    /// limit ([`UNLIMITED_DELIVERIES`]): a later delivery (the host running the last allowed one
+    /// stopped) only stores an errored result, so no request vanishes without one.
     pub max_deliver: i64,
     /// Requests delivered but not yet acknowledged, across every replica.
     pub max_ack_pending: i64,
@@ -166,7 +175,7 @@ impl Bus {
             deliver_policy: DeliverPolicy::All,
             ack_policy: AckPolicy::Explicit,
             ack_wait: options.ack_wait,
-            max_deliver: options.max_deliver,
+            max_deliver: UNLIMITED_DELIVERIES,
             max_ack_pending: options.max_ack_pending,
             replay_policy: ReplayPolicy::Instant,
             ..Default::default()
@@ -190,7 +199,7 @@ impl Bus {
             deliver_policy: DeliverPolicy::All,
             ack_policy: AckPolicy::Explicit,
             ack_wait: options.ack_wait,
-            max_deliver: options.max_deliver,
+            max_deliver: UNLIMITED_DELIVERIES,
             max_ack_pending: options.max_ack_pending,
             replay_policy: ReplayPolicy::Instant,
             ..Default::default()

@@ -63,8 +63,8 @@ mod subjects;
 pub use config::{Auth, BusConfig, DEFAULT_ACCOUNT, DEFAULT_TOPIC, TlsOptions, redact_url};
 pub use connect::Bus;
 pub use consumer::{
-    BusConsumer, EphemeralConsumerOptions, RunnerConsumerOptions, WorkerActivity,
-    WorkerConsumerOptions,
+    BusConsumer, EphemeralConsumerOptions, RunnerConsumerOptions, UNLIMITED_DELIVERIES,
+    WorkerActivity, WorkerConsumerOptions,
 };
 pub use delivery::{Deliveries, Delivery};
 pub use error::{BoxError, BusError, ConfigError, SubjectError};

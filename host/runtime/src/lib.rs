@@ -9,6 +9,7 @@
 pub mod api;
 pub mod bus_adapters;
 pub mod call_headers;
+mod give_up;
 pub mod host;
 pub mod listeners;
 pub mod params;

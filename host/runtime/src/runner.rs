@@ -206,6 +206,12 @@ impl Runner {
         }
         let span = tracing::info_span!("hops.runtime.runner.step", run_id = %run_id, delivered = delivery.delivered);
         async {
+            if delivery.delivered > self.max_deliver {
+                // The last allowed delivery never finished: its host stopped (or died on it).
+                let message = crate::give_up::runner_gave_up(self.max_deliver);
+                self.give_up(&delivery, &run_id, message).await;
+                return;
+            }
             match self.step(&delivery).await {
                 Ok(()) => ack(&delivery).await,
                 Err(StepError::Fatal(message)) => {
@@ -220,19 +226,28 @@ impl Runner {
                         "the runner gave up on this run after {} attempts: {err:#}",
                         delivery.delivered
                     );
-                    warn!(error = %message, "run ends errored");
-                    if let Err(err) = self.finish(&run_id, Some(message)).await {
-                        warn!(error = %err, "could not record the run's end; it stays running");
-                    }
-                    if let Err(err) = delivery.term().await {
-                        debug!(error = %err, "term failed");
-                    }
+                    self.give_up(&delivery, &run_id, message).await;
                 }
                 Err(StepError::Transient(err)) => nak(&delivery, err, self.max_deliver).await,
             }
         }
         .instrument(span)
         .await;
+    }
+
+    /// Ends the run errored with `message`, then stops the message's deliveries. If the end
+    /// cannot be recorded (the bus is down) the message comes back later to try again: the
+    /// consumer never drops it by itself.
+    async fn give_up(&self, delivery: &Delivery, run_id: &str, message: String) {
+        warn!(error = %message, "run ends errored");
+        match self.finish(run_id, Some(message)).await {
+            Ok(()) => {
+                if let Err(err) = delivery.term().await {
+                    debug!(error = %err, "term failed");
+                }
+            }
+            Err(err) => nak(delivery, err, self.max_deliver).await,
+        }
     }
 
     /// Reads the run, evaluates it and publishes the decisions.

@@ -150,6 +150,16 @@ impl AppLoop {
                 let _ = delivery.term().await;
                 return;
             };
+            if i64::try_from(delivery.delivered).unwrap_or(i64::MAX) > self.options.max_deliver {
+                // The last delivery allowed to run the call never finished: its host stopped
+                // (or died on it). Record that instead of running it yet again.
+                let now = Utc::now();
+                let limit = u64::try_from(self.options.max_deliver).unwrap_or(0);
+                let result =
+                    ResultMessage::errored(&crate::give_up::call_gave_up(&app, limit), now, now);
+                self.store(&delivery, &result_subject, &result).await;
+                return;
+            }
             // A result stored by an earlier delivery (the host stopped before its ack): done.
             // Only a redelivery can find one, so a first delivery skips the round trip.
             let earlier = if delivery.delivered > 1 {
@@ -233,26 +243,32 @@ impl AppLoop {
             if attempt > 1 {
                 result.hops.attempts = Some(attempt);
             }
-            match self
-                .bus
-                .publish_once(&result_subject, Bytes::from(result.to_bytes()))
-                .await
-            {
-                Ok(_) => {
-                    if let Err(err) = delivery.ack_unconfirmed().await {
-                        // A redelivery finds the stored result and only acks.
-                        debug!(error = %err, "ack failed");
-                    }
-                    debug!(errored = result.errored, "call finished");
-                }
-                Err(err) => {
-                    warn!(error = %err, "could not store the call's result; the call will run again");
-                    let _ = delivery.nak(Some(Duration::from_secs(1))).await;
-                }
-            }
+            self.store(&delivery, &result_subject, &result).await;
         }
         .instrument(span)
         .await;
+    }
+
+    /// Publishes the call's one result (a result already stored stands) and then acks the
+    /// request; if the result cannot be stored the request comes back in a second.
+    async fn store(&self, delivery: &Delivery, subject: &str, result: &ResultMessage) {
+        match self
+            .bus
+            .publish_once(subject, Bytes::from(result.to_bytes()))
+            .await
+        {
+            Ok(_) => {
+                if let Err(err) = delivery.ack_unconfirmed().await {
+                    // A redelivery finds the stored result and only acks.
+                    debug!(error = %err, "ack failed");
+                }
+                debug!(errored = result.errored, "call finished");
+            }
+            Err(err) => {
+                warn!(error = %err, "could not store the call's result; the request comes back to try again");
+                let _ = delivery.nak(Some(Duration::from_secs(1))).await;
+            }
+        }
     }
 }
 

@@ -285,7 +285,48 @@ async fn consumer_options_can_be_updated_in_place() {
     let consumer = bus.worker_consumer("echo", &updated).await.unwrap();
     let info = consumer_info(&bus, consumer.name()).await;
     assert_eq!(info.config.ack_wait, Duration::from_secs(5));
-    assert_eq!(info.config.max_deliver, 3);
+    assert_eq!(info.config.max_ack_pending, 50);
+    // The delivery limit is the runtime's to enforce: the server never drops a request.
+    assert_eq!(info.config.max_deliver, hops_bus::UNLIMITED_DELIVERIES);
+}
+
+#[tokio::test]
+async fn consumers_of_earlier_versions_lose_their_delivery_limit_in_place() {
+    let (_server, bus) = setup().await;
+    let stream = bus.jetstream().get_stream("HOPS").await.unwrap();
+    let name = bus.worker_consumer_name("echo");
+    // What Hops created before the limit moved into the runtime.
+    stream
+        .create_consumer(async_nats::jetstream::consumer::pull::Config {
+            durable_name: Some(name.clone()),
+            filter_subject: bus.subjects().app_requests("echo").unwrap(),
+            ack_policy: async_nats::jetstream::consumer::AckPolicy::Explicit,
+            max_deliver: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    bus.worker_consumer("echo", &WorkerConsumerOptions::default())
+        .await
+        .unwrap();
+    let info = consumer_info(&bus, &name).await;
+    assert_eq!(info.config.max_deliver, hops_bus::UNLIMITED_DELIVERIES);
+    let runner = bus.runner_consumer_name();
+    stream
+        .create_consumer(async_nats::jetstream::consumer::pull::Config {
+            durable_name: Some(runner.clone()),
+            filter_subject: bus.subjects().all_notify(),
+            ack_policy: async_nats::jetstream::consumer::AckPolicy::Explicit,
+            max_deliver: 5,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    bus.runner_consumer(&runner, &RunnerConsumerOptions::default())
+        .await
+        .unwrap();
+    let info = consumer_info(&bus, &runner).await;
+    assert_eq!(info.config.max_deliver, hops_bus::UNLIMITED_DELIVERIES);
 }
 
 async fn consumer_info(bus: &Bus, name: &str) -> async_nats::jetstream::consumer::Info {

@@ -1,10 +1,12 @@
 //! Replicas, crashes and restarts: nothing lost, nothing dispatched twice.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
+use futures::StreamExt as _;
 use hops_api::{CallStatus, RunStatus};
-use hops_runtime::{Host, Roles};
+use hops_runtime::{Host, HostConfig, Roles};
 use hops_testutil::NatsServer;
 use serde_json::json;
 
@@ -55,6 +57,16 @@ struct Killable {
 
 impl Killable {
     async fn start(url: String, dir: std::path::PathBuf, log: CallLog) -> Killable {
+        Killable::start_with(url, dir, log, |_| {}).await
+    }
+
+    /// [`Killable::start`] with the test configuration changed by `edit`.
+    async fn start_with(
+        url: String,
+        dir: std::path::PathBuf,
+        log: CallLog,
+        edit: fn(&mut HostConfig),
+    ) -> Killable {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -67,6 +79,7 @@ impl Killable {
                 workers: true,
                 api: false,
             };
+            edit(&mut config);
             let host = Host::start(config).await.unwrap();
             // Keep the host alive until the runtime dies.
             std::future::pending::<()>().await;
@@ -123,6 +136,112 @@ async fn host_killed_mid_run_and_restarted_completes_the_run() {
     assert_eq!(count("slow-nap"), 2, "{handled:#?}");
     assert_eq!(count("slow-after"), 1);
     second.shutdown(Duration::from_secs(5)).await;
+    watcher.shutdown(Duration::from_secs(5)).await;
+}
+
+/// Calls may run on one delivery only.
+fn one_delivery(config: &mut HostConfig) {
+    config.worker_consumer.max_deliver = 1;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_killed_during_a_calls_last_allowed_delivery_ends_the_run_errored() {
+    hops_testutil::init_tracing();
+    let nats = NatsServer::start().await;
+    let dir = fixture("resilience");
+    let log = CallLog::default();
+    let watcher = observer(&nats.url(), dir.path()).await;
+    let first =
+        Killable::start_with(nats.url(), dir.path().to_owned(), log.clone(), one_delivery).await;
+    let run = send(
+        &watcher,
+        json!({"ms": 1500, "hops": {"source": "t", "event": "slow"}}),
+    )
+    .await;
+    eventually(WAIT, "the slow call to start", async || {
+        log.of_run(&run).iter().any(|h| h.call == "slow-nap")
+    })
+    .await;
+    first.kill();
+    let mut config = config(
+        connect(&nats.url()).await,
+        dir.path(),
+        workers(&["tools"], &log),
+    );
+    one_delivery(&mut config);
+    let second = Host::start(config).await.unwrap();
+    let view = wait_run(&watcher, &run, WAIT).await;
+    assert_eq!(view.status, RunStatus::Errored, "{view:#?}");
+    let nap = view
+        .calls
+        .iter()
+        .find(|c| c.name == "nap")
+        .expect("the nap call is in the run");
+    assert_eq!(nap.status, CallStatus::Errored, "{view:#?}");
+    let error = nap.error.clone().unwrap_or_default();
+    assert!(
+        error.contains("delivered once without finishing"),
+        "the give-up names what happened: {error}"
+    );
+    assert_eq!(
+        log.of_run(&run)
+            .iter()
+            .filter(|h| h.call == "slow-nap")
+            .count(),
+        1,
+        "the call is not run past its allowed deliveries"
+    );
+    second.shutdown(Duration::from_secs(5)).await;
+    watcher.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runner_that_dies_on_a_steps_last_allowed_delivery_leaves_an_errored_run() {
+    hops_testutil::init_tracing();
+    let nats = NatsServer::start().await;
+    let dir = fixture("resilience");
+    let log = CallLog::default();
+    let watcher = observer(&nats.url(), dir.path()).await;
+    let bus = connect(&nats.url()).await;
+    // A runner that takes the run's event and dies before it acks.
+    let options = hops_bus::RunnerConsumerOptions {
+        ack_wait: Duration::from_secs(2),
+        max_deliver: 1,
+        ..Default::default()
+    };
+    let consumer = bus
+        .runner_consumer(&bus.runner_consumer_name(), &options)
+        .await
+        .unwrap();
+    let mut deliveries = consumer.messages(1).await.unwrap();
+    let run = send(
+        &watcher,
+        json!({"ms": 1, "hops": {"source": "t", "event": "slow"}}),
+    )
+    .await;
+    let taken = tokio::time::timeout(WAIT, deliveries.next())
+        .await
+        .expect("the event is delivered")
+        .expect("the consumer is open")
+        .expect("a delivery");
+    assert_eq!(taken.subject.run_id, run);
+    drop((taken, deliveries, consumer));
+
+    let mut config = config(Arc::clone(&bus), dir.path(), workers(&["tools"], &log));
+    config.runner.consumer.max_deliver = 1;
+    let host = Host::start(config).await.unwrap();
+    let view = wait_run(&watcher, &run, WAIT).await;
+    assert_eq!(view.status, RunStatus::Errored, "{view:#?}");
+    let error = view.error.clone().unwrap_or_default();
+    assert!(
+        error.contains("a step was delivered once without finishing"),
+        "{error}"
+    );
+    assert!(
+        log.of_run(&run).is_empty(),
+        "nothing ran for the dropped step"
+    );
+    host.shutdown(Duration::from_secs(5)).await;
     watcher.shutdown(Duration::from_secs(5)).await;
 }
 
