@@ -171,10 +171,17 @@ impl Host {
                 let _ = watcher.await;
             });
         }
+        // Apps count as served here only if this process runs their worker loops; otherwise
+        // run views ask the bus whether some other host serves them.
+        let served_here = if config.roles.workers {
+            config.workers.clone()
+        } else {
+            Workers::new()
+        };
         let services = Arc::new(HostServices::new(
             Arc::clone(&bus),
             Arc::clone(&store),
-            config.workers.clone(),
+            served_here,
             config.listeners.clone(),
             config.plugins,
         ));

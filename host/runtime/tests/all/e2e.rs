@@ -195,6 +195,45 @@ async fn a_call_nobody_serves_shows_as_waiting_then_runs_when_the_app_appears() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_loaded_by_a_host_without_the_workers_role_is_not_shown_as_served() {
+    hops_testutil::init_tracing();
+    let nats = NatsServer::start().await;
+    let dir = fixture("waiting");
+    let log = CallLog::default();
+    let mut config = config(
+        connect(&nats.url()).await,
+        dir.path(),
+        workers(&["nobody"], &log),
+    );
+    config.roles = hops_runtime::Roles {
+        runner: true,
+        workers: false,
+        api: true,
+    };
+    let host = hops_runtime::Host::start(config).await.unwrap();
+    let run = send(&host, json!({"hops": {"source": "t", "event": "lonely"}})).await;
+    eventually(WAIT, "the call to show as waiting", async || {
+        host.services().run(&run).await.is_ok_and(|v| {
+            v.calls
+                .first()
+                .is_some_and(|c| c.status == CallStatus::Waiting)
+        })
+    })
+    .await;
+    let why = host.services().run(&run).await.unwrap().calls[0]
+        .waiting_for
+        .clone()
+        .unwrap();
+    assert!(why.contains("no worker serves app nobody"), "{why}");
+    // A host with the workers role picks the call up.
+    let worker = start_host(&nats.url(), dir.path(), &["nobody"], &log).await;
+    let view = wait_run(&host, &run, WAIT).await;
+    assert_eq!(view.status, RunStatus::Completed, "{view:#?}");
+    worker.shutdown(Duration::from_secs(5)).await;
+    host.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replay_dry_run_plans_and_real_replay_starts_a_new_run() {
     hops_testutil::init_tracing();
     let nats = NatsServer::start().await;
