@@ -11,10 +11,12 @@
 //!
 //! Each `POST` is checked against `X-Hub-Signature-256` (HMAC-SHA256 of the raw body,
 //! compared in constant time) and then emitted as a source event: source `github`, event
-//! from `X-GitHub-Event` (e.g. `pull_request`), action from the body's `action` (e.g.
-//! `opened`; empty when there is none), the webhook JSON as the payload, and
-//! `X-GitHub-Delivery` as the dedup key, so a redelivery lands in the run the first delivery
-//! started. Pipelines match it with `on "pull_request"` or `on "pull_request_opened"`.
+//! from `X-GitHub-Event` with its underscores dropped (`pull_request` → `pullrequest`, as
+//! in the original engine: an `on` label is `<event>_<action>`, so the event itself keeps no
+//! `_`), action from the body's `action` (e.g. `opened`; empty when there is none), the
+//! webhook JSON as the payload, and `X-GitHub-Delivery` as the dedup key, so a redelivery
+//! lands in the run the first delivery started. Pipelines match it with `on pullrequest` or
+//! `on pullrequest_opened`.
 //!
 //! Answers: 202 with `{"run_id", "duplicate"}` when emitted; 200 for `ping` (nothing
 //! emitted); 401 for a missing or wrong signature; 400 for a missing event header or a body
@@ -75,7 +77,8 @@ impl Listener for GitHub {
             .and_then(serde_json::Value::as_str)
             .unwrap_or_default()
             .to_owned();
-        let mut source_event = SourceEvent::new(SOURCE, event, action).with_payload(&payload)?;
+        let mut source_event =
+            SourceEvent::new(SOURCE, event_name(event), action).with_payload(&payload)?;
         if let Some(delivery) = request.header("x-github-delivery") {
             source_event = source_event.with_dedup_key(delivery);
         }
@@ -90,6 +93,11 @@ impl Listener for GitHub {
             body: body.to_string().into_bytes(),
         })
     }
+}
+
+/// The Hops event name of a GitHub event: `pull_request_review` → `pullrequestreview`.
+fn event_name(github_event: &str) -> String {
+    github_event.replace('_', "")
 }
 
 hops_sdk::export_listener!(GitHub);

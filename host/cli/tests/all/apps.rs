@@ -31,7 +31,7 @@ on polyglot {
   }
 }
 
-on pull_request_opened {
+on pullrequest_opened {
   name = "triage"
   call echo_echo {
     name   = "seen"
@@ -223,7 +223,7 @@ fn rust_python_and_js_apps_a_signed_webhook_and_a_trapping_listener_in_one_host(
     assert_eq!(view["status"], "completed", "{view:#}");
     assert_eq!(
         view["event"]["hops"],
-        json!({"source": "github", "event": "pull_request", "action": "opened"})
+        json!({"source": "github", "event": "pullrequest", "action": "opened"})
     );
     assert_eq!(
         view["calls"][0]["inputs"],

@@ -90,7 +90,8 @@ async fn a_signed_delivery_emits_one_event_and_a_redelivery_shares_its_run() {
             meta.event.as_str(),
             meta.action.as_str()
         ),
-        ("github", "pull_request", "opened")
+        ("github", "pullrequest", "opened"),
+        "GitHub's pull_request is Hops' pullrequest: on pullrequest_opened matches it"
     );
     assert_eq!(event.payload()["number"], 7);
     assert_eq!(event.payload()["pull_request"]["title"], "Add http app");
