@@ -1,5 +1,5 @@
 //! Test support for Hops crates: real `nats-server` processes on free loopback ports with
-//! temporary JetStream directories, and tracing for tests.
+//! temporary JetStream directories, tracing for tests, and GitHub-style webhook signatures.
 //!
 //! ```no_run
 //! # async fn example() {
@@ -17,9 +17,13 @@
 // Test support: failing loudly is the point, so panics and expects are the error handling here.
 #![allow(clippy::panic, clippy::expect_used, clippy::unwrap_used)]
 
+mod github;
+
 use std::path::{Path, PathBuf};
 
 use hops_bus::{LocalNats, LocalNatsOptions};
+
+pub use github::github_signature;
 
 /// Environment variable naming the nats-server binary for tests.
 pub const TEST_NATS_BIN_ENV: &str = "HOPS_TEST_NATS_BIN";

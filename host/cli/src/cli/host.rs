@@ -8,6 +8,22 @@ use clap::{Args, Subcommand};
 /// Default address of the API.
 pub const DEFAULT_API_ADDR: &str = "127.0.0.1:8916";
 
+/// Where a host's API listens and what it asks of callers (`hops up`, `hops start`).
+#[derive(Debug, Clone, Args)]
+pub struct ServeApiArgs {
+    /// Where the API listens.
+    #[arg(long, env = "HOPS_API_ADDR", default_value = DEFAULT_API_ADDR, value_name = "ADDR")]
+    pub api_addr: SocketAddr,
+    /// Require `Authorization: Bearer <token>` on `/api/*`.
+    #[arg(
+        long = "api-token",
+        env = "HOPS_API_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub api_token: Option<String>,
+}
+
 /// `hops up`: local mode.
 #[derive(Debug, Args)]
 pub struct UpArgs {
@@ -20,17 +36,9 @@ pub struct UpArgs {
     /// Use this NATS server instead of starting one (e.g. `nats://127.0.0.1:4222`).
     #[arg(long, env = "HOPS_NATS_URL", value_name = "URL")]
     pub nats_url: Option<String>,
-    /// Where the API listens.
-    #[arg(long, env = "HOPS_API_ADDR", default_value = DEFAULT_API_ADDR, value_name = "ADDR")]
-    pub api_addr: SocketAddr,
-    /// Require `Authorization: Bearer <token>` on `/api/*`.
-    #[arg(
-        long = "api-token",
-        env = "HOPS_API_TOKEN",
-        value_name = "TOKEN",
-        hide_env_values = true
-    )]
-    pub api_token: Option<String>,
+    /// The API's address and token.
+    #[command(flatten)]
+    pub api: ServeApiArgs,
 }
 
 /// `hops start`: production mode against an existing NATS.
@@ -54,17 +62,9 @@ pub struct StartArgs {
     /// Where local data lives (the compiled-apps cache).
     #[arg(long, env = "HOPS_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Where the API listens.
-    #[arg(long, env = "HOPS_API_ADDR", default_value = DEFAULT_API_ADDR, value_name = "ADDR")]
-    pub api_addr: SocketAddr,
-    /// Require `Authorization: Bearer <token>` on `/api/*`.
-    #[arg(
-        long = "api-token",
-        env = "HOPS_API_TOKEN",
-        value_name = "TOKEN",
-        hide_env_values = true
-    )]
-    pub api_token: Option<String>,
+    /// The API's address and token.
+    #[command(flatten)]
+    pub api: ServeApiArgs,
 }
 
 /// How to reach and authenticate to NATS.

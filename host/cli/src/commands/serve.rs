@@ -13,6 +13,7 @@ use hops_pipeline::PipelineSet;
 use hops_runtime::{BusEvents, Host, HostConfig, PluginListing, ReloadHook, Roles};
 use hops_wasm::{EngineConfig, PluginRegistry, RegistryConfig, WasmEngine};
 
+use crate::cli::host::ServeApiArgs;
 use crate::output;
 
 /// What to run.
@@ -27,10 +28,8 @@ pub struct ServeSpec {
     pub bus: BusConfig,
     /// Roles of this process.
     pub roles: Roles,
-    /// Where the API listens.
-    pub api_addr: std::net::SocketAddr,
-    /// Token the API requires.
-    pub api_token: Option<String>,
+    /// Where the API listens and the token it requires.
+    pub api: ServeApiArgs,
 }
 
 /// Sets up logging: `HOPS_LOG` (e.g. `info`, `hops_runtime=debug`), warnings by default.
@@ -101,9 +100,9 @@ pub async fn serve(spec: ServeSpec) -> anyhow::Result<ExitCode> {
     config.workers = workers;
     config.listeners = listeners;
     config.plugins = plugin_listing;
-    config.api_addr = spec.api_addr;
+    config.api_addr = spec.api.api_addr;
     config.api = ApiConfig {
-        token: spec.api_token,
+        token: spec.api.api_token,
         ..ApiConfig::default()
     };
     config.on_reload = print_reloads();

@@ -22,8 +22,7 @@ pub async fn run(args: StartArgs) -> anyhow::Result<ExitCode> {
         data_dir: args.data_dir,
         bus,
         roles,
-        api_addr: args.api_addr,
-        api_token: args.api_token,
+        api: args.api,
     };
     serve(spec).await
 }

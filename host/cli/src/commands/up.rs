@@ -47,8 +47,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
         data_dir: Some(data),
         bus: BusConfig::new(url),
         roles: Roles::ALL,
-        api_addr: args.api_addr,
-        api_token: args.api_token.clone(),
+        api: args.api.clone(),
     };
     let outcome = serve(spec).await;
     if let Some(mut nats) = local

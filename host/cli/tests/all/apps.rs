@@ -6,7 +6,6 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use sha2::{Digest as _, Sha256};
 
 use crate::up::{HOPS, Up};
 
@@ -63,21 +62,6 @@ fn project() -> tempfile::TempDir {
     )
     .unwrap();
     dir
-}
-
-fn hmac_sha256(key: &[u8], message: &[u8]) -> String {
-    let mut block = [0u8; 64];
-    block[..key.len()].copy_from_slice(key);
-    let pad = |byte: u8| block.iter().map(|b| b ^ byte).collect::<Vec<u8>>();
-    let inner = Sha256::new()
-        .chain_update(pad(0x36))
-        .chain_update(message)
-        .finalize();
-    let outer = Sha256::new()
-        .chain_update(pad(0x5c))
-        .chain_update(inner)
-        .finalize();
-    format!("sha256={}", hex::encode(outer))
 }
 
 struct Http {
@@ -210,7 +194,7 @@ fn rust_python_and_js_apps_a_signed_webhook_and_a_trapping_listener_in_one_host(
     // A signed webhook starts a run that reaches done; the same delivery again starts nothing.
     let body =
         json!({"action": "opened", "number": 42, "repository": {"name": "hops"}}).to_string();
-    let signature = hmac_sha256(SECRET.as_bytes(), body.as_bytes());
+    let signature = hops_testutil::github_signature(SECRET.as_bytes(), body.as_bytes());
     let (status, answer) = webhook(&http, "delivery-1", &body, &signature);
     assert!(
         (200..300).contains(&status),
@@ -236,7 +220,7 @@ fn rust_python_and_js_apps_a_signed_webhook_and_a_trapping_listener_in_one_host(
     assert_eq!(again["run_id"], run_id.as_str());
 
     // A wrong signature: 401, no run.
-    let forged = hmac_sha256(b"not the secret", body.as_bytes());
+    let forged = hops_testutil::github_signature(b"not the secret", body.as_bytes());
     let (status, _) = webhook(&http, "delivery-2", &body, &forged);
     assert_eq!(status, 401);
     std::thread::sleep(Duration::from_millis(300));

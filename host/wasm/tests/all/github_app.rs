@@ -2,7 +2,7 @@
 //! delivery id; unsigned or wrongly signed ones are refused and emit nothing.
 
 use hops_core::WebhookRequest;
-use sha2::{Digest, Sha256};
+use hops_testutil::github_signature as sign;
 
 use crate::harness::Harness;
 
@@ -11,21 +11,6 @@ const TOML: &str = "[secrets]\nsecret = \"HOPS_TEST_TOKEN\"\n";
 const SECRET: &[u8] = b"t0k3n";
 
 /// HMAC-SHA256 (RFC 2104) over `body`, as GitHub's `X-Hub-Signature-256` header value.
-fn sign(secret: &[u8], body: &[u8]) -> String {
-    let mut key = [0u8; 64];
-    key[..secret.len()].copy_from_slice(secret);
-    let pad = |byte: u8| key.iter().map(|k| k ^ byte).collect::<Vec<u8>>();
-    let inner = Sha256::new()
-        .chain_update(pad(0x36))
-        .chain_update(body)
-        .finalize();
-    let outer = Sha256::new()
-        .chain_update(pad(0x5c))
-        .chain_update(inner)
-        .finalize();
-    format!("sha256={}", hex::encode(outer))
-}
-
 fn delivery(event: &str, id: &str, body: &str, signature: Option<String>) -> WebhookRequest {
     let mut headers = vec![
         ("content-type".to_owned(), "application/json".to_owned()),
