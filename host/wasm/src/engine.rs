@@ -204,9 +204,11 @@ fn pool_config(config: &EngineConfig) -> PoolingAllocationConfig {
     // are few but spread out, so a memset of a fixed low prefix misses them (256 KiB made
     // calls slower) and madvise costs a TLB shootdown on every core per call. Linux 6.7+
     // can list exactly the pages a call dirtied (PAGEMAP_SCAN): then those, up to 1 MiB, are
-    // reset in place and stay resident. `hops bench`: rust call p50 26.6 -> 12.5 µs.
+    // reset in place and stay resident. `hops bench`: rust call p50 26.6 -> 12.5 µs. `Auto`:
+    // where a sandbox forbids the ioctl, wasmtime falls back to a memset of the prefix rather
+    // than refusing the pool.
     if pagemap_scan_supported() {
-        pool.pagemap_scan(Enabled::Yes)
+        pool.pagemap_scan(Enabled::Auto)
             .linear_memory_keep_resident(1 << 20);
     }
     pool

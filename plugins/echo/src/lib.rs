@@ -14,7 +14,10 @@
 //! | `config` | returns its config values |
 //! | `emit`   | emits `inputs` as a source event |
 //! | `log`    | logs `inputs.message` and prints it to stdout and stderr |
+//! | `count`  | bumps a static counter and grows a static heap buffer by 64 KiB; returns both, so a test sees whether a call starts from a fresh instance |
 
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use hops_sdk::http::{self, HttpError, Request};
@@ -40,6 +43,7 @@ impl Worker for Echo {
                 ("config", config),
                 ("emit", emit),
                 ("log", log),
+                ("count", count),
             ],
         )
     }
@@ -60,6 +64,22 @@ struct Params {
 
 fn params(call: &Call) -> Result<Params> {
     Ok(call.inputs::<Option<Params>>()?.unwrap_or_default())
+}
+
+/// Calls this instance has seen (data segment) and bytes it has kept (heap).
+static CALLS: AtomicU64 = AtomicU64::new(0);
+static KEPT: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
+fn count(_call: Call) -> Result<Output> {
+    let calls = CALLS.fetch_add(1, Ordering::SeqCst) + 1;
+    let kept = match KEPT.lock() {
+        Ok(mut kept) => {
+            kept.extend(std::iter::repeat_n(0xA5u8, 64 << 10));
+            kept.len()
+        }
+        Err(_) => bail!("the kept buffer is poisoned"),
+    };
+    Output::json(&serde_json::json!({ "calls": calls, "kept": kept }))
 }
 
 fn echo(call: Call) -> Result<Output> {

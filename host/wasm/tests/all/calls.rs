@@ -22,6 +22,33 @@ async fn echo_returns_its_inputs_as_json() {
 }
 
 #[tokio::test]
+async fn every_call_starts_from_a_fresh_instance() {
+    let h = Harness::new(&[("echo", None)]).await;
+    // Sequential calls reuse the same pooled memory slot, reset in between (by PAGEMAP_SCAN
+    // where the kernel has it): neither the data segment nor the heap may carry over.
+    for _ in 0..5 {
+        let out = h.call("echo", "count", json!(null)).await.unwrap();
+        assert_eq!(out.json, Some(json!({"calls": 1, "kept": 65536})));
+    }
+    // At once: each call has its own instance.
+    let worker = h.workers.get("echo").unwrap();
+    let calls = (0..8).map(|_| {
+        let worker = worker.clone();
+        tokio::spawn(async move {
+            worker
+                .handle(request("echo", "count", json!(null), None))
+                .await
+        })
+    });
+    for out in futures_join(calls).await {
+        assert_eq!(
+            out.unwrap().unwrap().json,
+            Some(json!({"calls": 1, "kept": 65536}))
+        );
+    }
+}
+
+#[tokio::test]
 async fn fail_is_a_reject_with_the_apps_message() {
     let h = Harness::new(&[("echo", None)]).await;
     let message = reject_message(
