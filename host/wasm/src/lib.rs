@@ -61,7 +61,7 @@ pub use error::LoadError;
 pub use inspect::{Inspection, inspect, inspect_bytes};
 pub use listener::{ListenerHealth, RestartPolicy, WasmListener};
 pub use manifest::{Defaults, SettingsSummary};
-pub use registry::{AppInfo, AppStatus, EnvLookup, PluginRegistry, RegistryConfig};
+pub use registry::{AppInfo, AppStatus, EnvLookup, PluginRegistry, RegistryConfig, app_name_of};
 pub use surface::{FileKind, World};
 pub use watch::WatchHandle;
 pub use worker::WasmWorker;

@@ -470,8 +470,9 @@ fn info(name: &str, entry: &Entry) -> AppInfo {
     }
 }
 
-/// `foo` for `…/foo.wasm` and `…/foo.toml`; other files are not apps.
-pub(crate) fn app_name_of(path: &Path) -> Option<String> {
+/// The app a plugins-directory file belongs to: `foo` for `…/foo.wasm` and `…/foo.toml`;
+/// other files, and editors' hidden temporaries, are not apps.
+pub fn app_name_of(path: &Path) -> Option<String> {
     let ext = path.extension()?.to_str()?;
     if ext != "wasm" && ext != "toml" {
         return None;

@@ -320,13 +320,6 @@ async fn wasm_calls(worker: &Arc<dyn Worker>, app: &str) -> Vec<f64> {
     out
 }
 
-/// The peak resident set (`VmHWM`) in a `/proc/<pid>/status` text, in MiB.
-fn vm_hwm_mb(status: &str) -> Option<f64> {
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(round3(kb / 1024.0))
-}
-
 fn print_human(report: &Value) {
     let latency = |key: &str, unit: &str, budget: &str| {
         let v = &report[key];

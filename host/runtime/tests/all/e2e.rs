@@ -164,6 +164,19 @@ async fn tasks_check_params_and_every_run_is_new() {
     host.shutdown(Duration::from_secs(5)).await;
 }
 
+/// The run's view once its first call shows as waiting for its app.
+async fn once_first_call_waits(host: &hops_runtime::Host, run: &str) -> hops_api::RunView {
+    eventually(WAIT, "the call to show as waiting", async || {
+        host.services().run(run).await.is_ok_and(|v| {
+            v.calls
+                .first()
+                .is_some_and(|c| c.status == CallStatus::Waiting)
+        })
+    })
+    .await;
+    host.services().run(run).await.unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_nobody_serves_shows_as_waiting_then_runs_when_the_app_appears() {
     hops_testutil::init_tracing();
@@ -174,15 +187,7 @@ async fn a_call_nobody_serves_shows_as_waiting_then_runs_when_the_app_appears() 
     let workers = config.workers.clone();
     let host = hops_runtime::Host::start(config).await.unwrap();
     let run = send(&host, json!({"hops": {"source": "t", "event": "lonely"}})).await;
-    eventually(WAIT, "the call to show as waiting", async || {
-        host.services().run(&run).await.is_ok_and(|v| {
-            v.calls
-                .first()
-                .is_some_and(|c| c.status == CallStatus::Waiting)
-        })
-    })
-    .await;
-    let view = host.services().run(&run).await.unwrap();
+    let view = once_first_call_waits(&host, &run).await;
     assert_eq!(view.status, RunStatus::Running);
     let why = view.calls[0].waiting_for.clone().unwrap();
     assert!(why.contains("nobody"), "{why}");
@@ -212,15 +217,7 @@ async fn an_app_loaded_by_a_host_without_the_workers_role_is_not_shown_as_served
     };
     let host = hops_runtime::Host::start(config).await.unwrap();
     let run = send(&host, json!({"hops": {"source": "t", "event": "lonely"}})).await;
-    eventually(WAIT, "the call to show as waiting", async || {
-        host.services().run(&run).await.is_ok_and(|v| {
-            v.calls
-                .first()
-                .is_some_and(|c| c.status == CallStatus::Waiting)
-        })
-    })
-    .await;
-    let why = host.services().run(&run).await.unwrap().calls[0]
+    let why = once_first_call_waits(&host, &run).await.calls[0]
         .waiting_for
         .clone()
         .unwrap();

@@ -56,12 +56,8 @@ struct Killable {
 }
 
 impl Killable {
-    async fn start(url: String, dir: std::path::PathBuf, log: CallLog) -> Killable {
-        Killable::start_with(url, dir, log, |_| {}).await
-    }
-
-    /// [`Killable::start`] with the test configuration changed by `edit`.
-    async fn start_with(
+    /// Starts the host with the test configuration changed by `edit`.
+    async fn start(
         url: String,
         dir: std::path::PathBuf,
         log: CallLog,
@@ -105,16 +101,21 @@ async fn observer(url: &str, dir: &std::path::Path) -> Host {
     Host::start(config).await.unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn host_killed_mid_run_and_restarted_completes_the_run() {
-    hops_testutil::init_tracing();
-    let nats = NatsServer::start().await;
-    let dir = fixture("resilience");
-    let log = CallLog::default();
-    let watcher = observer(&nats.url(), dir.path()).await;
-    let first = Killable::start(nats.url(), dir.path().to_owned(), log.clone()).await;
+/// The test configuration as it is.
+fn as_is(_: &mut HostConfig) {}
+
+/// Starts a `slow` run on a killable host (its configuration changed by `edit`) and kills the
+/// host while the run's middle call (`slow-nap`, 1.5 s) runs. Returns the run id.
+async fn kill_during_the_nap(
+    url: String,
+    dir: &std::path::Path,
+    log: &CallLog,
+    watcher: &Host,
+    edit: fn(&mut HostConfig),
+) -> String {
+    let first = Killable::start(url, dir.to_owned(), log.clone(), edit).await;
     let run = send(
-        &watcher,
+        watcher,
         json!({"ms": 1500, "hops": {"source": "t", "event": "slow"}}),
     )
     .await;
@@ -123,6 +124,17 @@ async fn host_killed_mid_run_and_restarted_completes_the_run() {
     })
     .await;
     first.kill();
+    run
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn host_killed_mid_run_and_restarted_completes_the_run() {
+    hops_testutil::init_tracing();
+    let nats = NatsServer::start().await;
+    let dir = fixture("resilience");
+    let log = CallLog::default();
+    let watcher = observer(&nats.url(), dir.path()).await;
+    let run = kill_during_the_nap(nats.url(), dir.path(), &log, &watcher, as_is).await;
     let second = start_host(&nats.url(), dir.path(), &["tools"], &log).await;
     let view = wait_run(&watcher, &run, WAIT).await;
     assert_eq!(view.status, RunStatus::Completed, "{view:#?}");
@@ -151,18 +163,7 @@ async fn a_host_killed_during_a_calls_last_allowed_delivery_ends_the_run_errored
     let dir = fixture("resilience");
     let log = CallLog::default();
     let watcher = observer(&nats.url(), dir.path()).await;
-    let first =
-        Killable::start_with(nats.url(), dir.path().to_owned(), log.clone(), one_delivery).await;
-    let run = send(
-        &watcher,
-        json!({"ms": 1500, "hops": {"source": "t", "event": "slow"}}),
-    )
-    .await;
-    eventually(WAIT, "the slow call to start", async || {
-        log.of_run(&run).iter().any(|h| h.call == "slow-nap")
-    })
-    .await;
-    first.kill();
+    let run = kill_during_the_nap(nats.url(), dir.path(), &log, &watcher, one_delivery).await;
     let mut config = config(
         connect(&nats.url()).await,
         dir.path(),

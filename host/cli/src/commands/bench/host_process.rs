@@ -25,21 +25,14 @@ pub fn twenty_apps(plugins: &Path, dir: &Path) -> anyhow::Result<usize> {
         std::fs::read_dir(plugins).with_context(|| format!("reading {}", plugins.display()))?;
     for entry in entries {
         let path = entry?.path();
-        let (Some(stem), Some(ext)) = (
-            path.file_stem().and_then(|s| s.to_str()),
-            path.extension().and_then(|s| s.to_str()),
-        ) else {
+        // The same files the registry would load: `<app>.wasm` and `<app>.toml`.
+        let (Some(app), Some(file)) = (hops_wasm::app_name_of(&path), path.file_name()) else {
             continue;
         };
-        if !matches!(ext, "wasm" | "toml") || stem.starts_with('.') {
-            continue;
-        }
-        if let Some(name) = path.file_name() {
-            std::fs::copy(&path, dir.join(name))
-                .with_context(|| format!("copying {}", path.display()))?;
-        }
-        if ext == "wasm" {
-            apps.insert(stem.to_owned());
+        std::fs::copy(&path, dir.join(file))
+            .with_context(|| format!("copying {}", path.display()))?;
+        if path.extension().is_some_and(|ext| ext == "wasm") {
+            apps.insert(app);
         }
     }
     let echo = plugins.join("echo.wasm");
@@ -130,7 +123,7 @@ impl HostProcess {
     pub fn peak_rss_mb(&self) -> anyhow::Result<f64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid))
             .context("reading the host process's /proc status")?;
-        super::vm_hwm_mb(&status).context("no VmHWM in the host process's /proc status")
+        vm_hwm_mb(&status).context("no VmHWM in the host process's /proc status")
     }
 
     /// Restarts its peak-resident-set count from what it holds now (Linux `clear_refs` 5), so
@@ -167,4 +160,11 @@ impl HostProcess {
         let lines: Vec<&str> = text.lines().collect();
         lines[lines.len().saturating_sub(20)..].join("\n")
     }
+}
+
+/// The peak resident set (`VmHWM`) in a `/proc/<pid>/status` text, in MiB.
+fn vm_hwm_mb(status: &str) -> Option<f64> {
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(super::stats::round3(kb / 1024.0))
 }
