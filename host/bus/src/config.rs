@@ -94,7 +94,17 @@ pub struct BusConfig {
     pub request_timeout: Duration,
     /// Bound on establishing one TCP/TLS connection.
     pub connect_timeout: Duration,
+    /// Payloads larger than this go to the object store and the message carries a reference
+    /// (see [`crate::Bus::publish_once`]); `None`: half the server's max payload, at most
+    /// 512 KiB.
+    pub payload_inline_max: Option<usize>,
+    /// The largest payload stored at all (results, requests, events); larger ones fail with
+    /// [`crate::BusError::PayloadTooLarge`].
+    pub payload_max: usize,
 }
+
+/// Default of [`BusConfig::payload_max`]: 64 MiB.
+pub const DEFAULT_PAYLOAD_MAX: usize = 64 << 20;
 
 impl fmt::Debug for BusConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -110,6 +120,8 @@ impl fmt::Debug for BusConfig {
             .field("client_name", &self.client_name)
             .field("request_timeout", &self.request_timeout)
             .field("connect_timeout", &self.connect_timeout)
+            .field("payload_inline_max", &self.payload_inline_max)
+            .field("payload_max", &self.payload_max)
             .finish()
     }
 }
@@ -128,6 +140,8 @@ impl Default for BusConfig {
             client_name: "hops".to_owned(),
             request_timeout: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(5),
+            payload_inline_max: None,
+            payload_max: DEFAULT_PAYLOAD_MAX,
         }
     }
 }

@@ -27,6 +27,7 @@ pub struct Bus {
     pub(crate) stream_max_age: Option<Duration>,
     pub(crate) stream_replicas: usize,
     pub(crate) pipelines: Arc<PipelineCache>,
+    pub(crate) payloads: Arc<crate::payloads::PayloadStore>,
     /// Whether single-message reads use direct gets (set by `ensure_stream` for a one-replica
     /// stream that allows them; cleared if the server refuses one).
     pub(crate) direct_reads: Arc<AtomicBool>,
@@ -76,6 +77,10 @@ impl Bus {
                 stream_max_age: config.stream_max_age,
                 stream_replicas: config.stream_replicas.max(1),
                 pipelines: Arc::new(PipelineCache::default()),
+                payloads: Arc::new(crate::payloads::PayloadStore::new(
+                    config.payload_inline_max,
+                    config.payload_max,
+                )),
                 direct_reads: Arc::new(AtomicBool::new(false)),
             })
         }

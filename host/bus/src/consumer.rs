@@ -37,7 +37,8 @@ pub struct RunnerConsumerOptions {
 impl Default for RunnerConsumerOptions {
     fn default() -> Self {
         RunnerConsumerOptions {
-            ack_wait: Duration::from_secs(30),
+            // A step takes milliseconds; a runner that died on one hands it on after this.
+            ack_wait: Duration::from_secs(10),
             max_deliver: 5,
             max_ack_pending: 20_000,
         }
@@ -72,7 +73,9 @@ pub struct WorkerConsumerOptions {
 impl Default for WorkerConsumerOptions {
     fn default() -> Self {
         WorkerConsumerOptions {
-            ack_wait: Duration::from_secs(60),
+            // Short, kept alive by in-progress acks every third of it while a call waits or
+            // runs: a call whose host died runs again within seconds, not minutes.
+            ack_wait: Duration::from_secs(5),
             max_deliver: 10,
             max_ack_pending: 10_000,
         }
@@ -146,7 +149,7 @@ impl BusConsumer {
             .messages()
             .await
             .map_err(|e| BusError::nats("pull", self.name(), e))?;
-        Ok(deliveries(stream, self.bus.subjects.clone()))
+        Ok(deliveries(stream, self.bus.clone()))
     }
 }
 

@@ -10,9 +10,10 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures::{Stream, StreamExt};
 
+use crate::connect::Bus;
 use crate::error::BusError;
 use crate::read::RunMessage;
-use crate::subjects::{ParsedSubject, Subjects};
+use crate::subjects::ParsedSubject;
 
 /// A stream of deliveries from a consumer (see [`crate::BusConsumer::messages`]).
 pub type Deliveries = Pin<Box<dyn Stream<Item = Result<Delivery, BusError>> + Send>>;
@@ -24,8 +25,10 @@ pub type Deliveries = Pin<Box<dyn Stream<Item = Result<Delivery, BusError>> + Se
 pub struct Delivery {
     /// The parsed subject.
     pub subject: ParsedSubject,
-    /// The body.
+    /// The body (fetched from the object store when it was too large to travel inline).
     pub payload: Bytes,
+    /// Why the body could not be fetched (its stored object is gone): `payload` is empty.
+    pub payload_error: Option<String>,
     /// Headers, when published with some.
     pub headers: Option<HeaderMap>,
     /// How many times this message has been delivered (1 on the first delivery).
@@ -115,11 +118,13 @@ fn ack_error(op: &'static str, subject: &str, err: async_nats::Error) -> BusErro
     }
 }
 
-/// Wraps a pull stream: parses subjects, terminates messages that are not Hops subjects.
-pub(crate) fn deliveries(stream: PullStream, subjects: Subjects) -> Deliveries {
+/// Wraps a pull stream: parses subjects, terminates messages that are not Hops subjects, and
+/// fetches payloads kept in the object store (so a delivery always carries its whole payload).
+pub(crate) fn deliveries(stream: PullStream, bus: Bus) -> Deliveries {
     Box::pin(stream.filter_map(move |item| {
-        let subjects = subjects.clone();
+        let bus = bus.clone();
         async move {
+            let subjects = &bus.subjects;
             let message = match item {
                 Ok(message) => message,
                 Err(err) => return Some(Err(BusError::nats("receive", "consumer", err))),
@@ -129,15 +134,35 @@ pub(crate) fn deliveries(stream: PullStream, subjects: Subjects) -> Deliveries {
                 Err(err) => return Some(Err(BusError::nats("receive", message.subject.to_string(), err))),
             };
             match subjects.parse(&message.subject) {
-                Ok(subject) => Some(Ok(Delivery {
+                Ok(subject) => {
+                    let (payload, payload_error) = match bus
+                        .resolve_payload(
+                            &message.subject,
+                            message.headers.as_ref(),
+                            message.payload.clone(),
+                        )
+                        .await
+                    {
+                        Ok(payload) => (payload, None),
+                        // Gone for good: the receiver must end what the message stands for.
+                        Err(err @ BusError::PayloadMissing { .. }) => {
+                            (Bytes::new(), Some(err.to_string()))
+                        }
+                        // Not acked: the message comes back after the ack wait, by when the
+                        // object store may answer again.
+                        Err(err) => return Some(Err(err)),
+                    };
+                    Some(Ok(Delivery {
                     subject,
-                    payload: message.payload.clone(),
+                    payload,
+                    payload_error,
                     headers: message.headers.clone(),
                     delivered: u64::try_from(info.0).unwrap_or(0),
                     stream_sequence: info.1,
                     published: info.2,
                     message,
-                })),
+                }))
+                }
                 Err(err) => {
                     tracing::warn!(subject = %message.subject, error = %err, "terminating a message that is not a hops subject");
                     if let Err(err) = message.ack_with(AckKind::Term).await {

@@ -120,6 +120,35 @@ pub enum BusError {
         actual: String,
     },
 
+    /// A payload is larger than the host stores at all ([`crate::BusConfig::payload_max`]).
+    #[error(
+        "the payload for {subject} is {} MB, over the {} MB limit (payload_max; --max-payload)",
+        mb(*size),
+        mb(*max)
+    )]
+    PayloadTooLarge {
+        /// Subject it was meant for.
+        subject: String,
+        /// Its size in bytes.
+        size: usize,
+        /// The limit in bytes.
+        max: usize,
+    },
+
+    /// A message refers to a payload object that is not in the object store.
+    #[error(
+        "the payload of {subject} is stored as object {object} in bucket {bucket}, which no longer \
+         holds it (was the bucket purged?)"
+    )]
+    PayloadMissing {
+        /// Subject of the message.
+        subject: String,
+        /// The object name it refers to.
+        object: String,
+        /// The bucket.
+        bucket: &'static str,
+    },
+
     /// Any other NATS or JetStream failure.
     #[error("{op} failed on {target}")]
     Nats {
@@ -131,6 +160,12 @@ pub enum BusError {
         #[source]
         source: BoxError,
     },
+}
+
+/// Bytes as megabytes with one decimal (`5.2`), for messages about payload sizes.
+pub(crate) fn mb(bytes: usize) -> String {
+    let tenths = (bytes as u64 * 10).div_ceil(1 << 20);
+    format!("{}.{}", tenths / 10, tenths % 10)
 }
 
 impl BusError {

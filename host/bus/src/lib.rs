@@ -54,13 +54,16 @@ mod error;
 mod get;
 mod local;
 mod names;
+mod payloads;
 mod pinning;
 mod publish;
 mod read;
 mod stream;
 mod subjects;
 
-pub use config::{Auth, BusConfig, DEFAULT_ACCOUNT, DEFAULT_TOPIC, TlsOptions, redact_url};
+pub use config::{
+    Auth, BusConfig, DEFAULT_ACCOUNT, DEFAULT_PAYLOAD_MAX, DEFAULT_TOPIC, TlsOptions, redact_url,
+};
 pub use connect::Bus;
 pub use consumer::{
     BusConsumer, EphemeralConsumerOptions, RunnerConsumerOptions, UNLIMITED_DELIVERIES,
@@ -70,6 +73,7 @@ pub use delivery::{Deliveries, Delivery};
 pub use error::{BoxError, BusError, ConfigError, SubjectError};
 pub use local::{LocalNats, LocalNatsError, LocalNatsOptions, NATS_SERVER_ENV};
 pub use names::{cleanse_name, stream_name_for, validate_label};
+pub use payloads::{PAYLOAD_OBJECT_HEADER, PAYLOAD_SIZE_HEADER, PAYLOADS_BUCKET};
 pub use pinning::{PIPELINES_BUCKET, PipelineFiles, pipeline_set_hash};
 pub use publish::Published;
 pub use read::{EventScan, RunMessage};

@@ -35,8 +35,15 @@ impl Bus {
     /// reconnecting and no server answered), [`BusError::Timeout`] when the acknowledgement did not
     /// come in time (the message may or may not be stored: publish again, a duplicate answer means
     /// it was), [`BusError::Nats`] for anything else.
+    ///
+    /// A payload over [`Bus::payload_inline_max`] is stored in the object store first and the
+    /// message carries a reference to it (reads resolve it transparently); one over
+    /// [`Bus::payload_max`] fails with [`BusError::PayloadTooLarge`]. Retrying a publish that
+    /// failed is always safe: the subject is the message's identity (the stream keeps one
+    /// message per subject), so an attempt that was stored after all makes the retry a
+    /// duplicate — no time-windowed `Nats-Msg-Id` needed.
     pub async fn publish_once(&self, subject: &str, payload: Bytes) -> Result<Published, BusError> {
-        self.publish_message(subject, PublishMessage::build().payload(payload))
+        self.publish_once_with_headers(subject, HeaderMap::new(), payload)
             .await
     }
 
@@ -44,14 +51,40 @@ impl Bus {
     pub async fn publish_once_with_headers(
         &self,
         subject: &str,
-        headers: HeaderMap,
+        mut headers: HeaderMap,
         payload: Bytes,
     ) -> Result<Published, BusError> {
-        self.publish_message(
-            subject,
-            PublishMessage::build().payload(payload).headers(headers),
-        )
-        .await
+        if payload.len() <= self.payload_inline_max() {
+            let message = PublishMessage::build().payload(payload);
+            let message = if headers.is_empty() {
+                message
+            } else {
+                message.headers(headers)
+            };
+            return self.publish_message(subject, message).await;
+        }
+        let (object, reference) = self.store_payload(subject, &payload).await?;
+        for (name, values) in reference.iter() {
+            for value in values {
+                headers.append(name.clone(), value.clone());
+            }
+        }
+        let outcome = self
+            .publish_message(
+                subject,
+                PublishMessage::build()
+                    .payload(Bytes::new())
+                    .headers(headers),
+            )
+            .await;
+        match &outcome {
+            // Someone else's message stands: this payload is referenced by nothing.
+            Ok(published) if published.duplicate => self.discard_payload(&object).await,
+            // A timeout may still have stored the message, which then needs its payload.
+            Err(BusError::Timeout { .. }) | Ok(_) => {}
+            Err(_) => self.discard_payload(&object).await,
+        }
+        outcome
     }
 
     async fn publish_message(
@@ -67,6 +100,11 @@ impl Bus {
                 Err(err) => Err(err),
             };
             let published = match acked {
+                // A duplicate message id: an earlier attempt of this very publish was stored.
+                Ok(ack) if ack.duplicate => Published {
+                    sequence: ack.sequence,
+                    duplicate: true,
+                },
                 Ok(ack) => Published {
                     sequence: ack.sequence,
                     duplicate: false,

@@ -117,6 +117,7 @@ impl Bus {
                 self.read_after(&stream, &filter, after, through_sequence, &mut out)
                     .await?;
             }
+            self.resolve_stored(&mut out).await?;
             tracing::Span::current().record("count", out.len());
             Ok(out)
         }
@@ -146,6 +147,7 @@ impl Bus {
                 self.read_after(&stream, &filter, after_sequence, through, &mut out)
                     .await?;
             }
+            self.resolve_stored(&mut out).await?;
             tracing::Span::current().record("count", out.len());
             Ok(out)
         }
@@ -196,18 +198,53 @@ impl Bus {
     }
 
     /// The last message stored on `subject` (for Hops subjects, the only one), or `None`.
+    /// A payload kept in the object store is fetched ([`Bus::publish_once`]).
     pub async fn read_last(&self, subject: &str) -> Result<Option<RunMessage>, BusError> {
         let span = tracing::debug_span!("hops.bus.read_last", subject = %subject);
         async move {
             let parsed = self.subjects.parse(subject)?;
             let stream = self.stream_handle().await?;
-            Ok(self
+            let mut found: Vec<RunMessage> = self
                 .get_message(&stream, Get::Last { subject })
                 .await?
-                .map(|message| stored(parsed, message)))
+                .map(|message| stored(parsed, message))
+                .into_iter()
+                .collect();
+            self.resolve_stored(&mut found).await?;
+            Ok(found.pop())
         }
         .instrument(span)
         .await
+    }
+
+    /// Whether `subject` holds a message, without fetching a payload kept in the object store.
+    pub async fn has_message(&self, subject: &str) -> Result<bool, BusError> {
+        let stream = self.stream_handle().await?;
+        Ok(self
+            .get_message(&stream, Get::Last { subject })
+            .await?
+            .is_some())
+    }
+
+    /// Replaces references to stored payloads by the payloads themselves.
+    async fn resolve_stored(&self, messages: &mut [RunMessage]) -> Result<(), BusError> {
+        for message in messages.iter_mut() {
+            if message
+                .headers
+                .as_ref()
+                .is_some_and(|h| h.get(crate::PAYLOAD_OBJECT_HEADER).is_some())
+            {
+                let subject = self.subjects.render(&message.subject);
+                message.payload = self
+                    .resolve_payload(
+                        &subject,
+                        message.headers.as_ref(),
+                        std::mem::take(&mut message.payload),
+                    )
+                    .await?;
+            }
+        }
+        Ok(())
     }
 
     fn push_stored(&self, out: &mut Vec<RunMessage>, message: StreamMessage) {

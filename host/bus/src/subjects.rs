@@ -5,6 +5,7 @@
 //! <acct>.<topic>.notify.<run>.hops                           pipeline version pin
 //! <acct>.<topic>.notify.<run>.<call slug>                    call result
 //! <acct>.<topic>.notify.<run>.<on slug>.done                 pipeline done marker
+//! <acct>.<topic>.notify.<run>.<call slug>.attempt.<n>        why attempt n of a call did not finish
 //! <acct>.<topic>.request.<run>.<call slug>.<app>.<handler>   call request
 //! ```
 
@@ -40,6 +41,14 @@ pub enum SubjectKind {
     Done {
         /// Pipeline (`on`) slug.
         on: String,
+    },
+    /// `notify.<run>.<call>.attempt.<n>`: attempt `n` of a call ended without a result (it
+    /// asked for a retry); the body says why.
+    Attempt {
+        /// Call slug.
+        call: String,
+        /// The attempt (1-based).
+        attempt: u32,
     },
     /// `request.<run>.<call>.<app>.<handler>`: a call request.
     Request {
@@ -162,6 +171,40 @@ impl Subjects {
         Ok(format!("{}.notify.{run_id}.{on_slug}.done", self.prefix))
     }
 
+    /// `<acct>.<topic>.notify.<run>.<call slug>.attempt.<n>` (why an attempt of a call did not
+    /// end with a result).
+    pub fn attempt(
+        &self,
+        run_id: &str,
+        call_slug: &str,
+        attempt: u32,
+    ) -> Result<String, SubjectError> {
+        validate_run_id(run_id)?;
+        validate_token("call slug", call_slug)?;
+        Ok(format!(
+            "{}.notify.{run_id}.{call_slug}.attempt.{attempt}",
+            self.prefix
+        ))
+    }
+
+    /// The subject a parsed subject came from (the inverse of [`Subjects::parse`]).
+    pub fn render(&self, parsed: &ParsedSubject) -> String {
+        let run = &parsed.run_id;
+        let prefix = &self.prefix;
+        match &parsed.kind {
+            SubjectKind::Event => format!("{prefix}.notify.{run}.event"),
+            SubjectKind::Pin => format!("{prefix}.notify.{run}.hops"),
+            SubjectKind::Result { call } => format!("{prefix}.notify.{run}.{call}"),
+            SubjectKind::Done { on } => format!("{prefix}.notify.{run}.{on}.done"),
+            SubjectKind::Attempt { call, attempt } => {
+                format!("{prefix}.notify.{run}.{call}.attempt.{attempt}")
+            }
+            SubjectKind::Request { call, app, handler } => {
+                format!("{prefix}.request.{run}.{call}.{app}.{handler}")
+            }
+        }
+    }
+
     /// `<acct>.<topic>.request.<run>.<call slug>.<app>.<handler>` (a call request).
     pub fn request(
         &self,
@@ -233,9 +276,15 @@ impl Subjects {
             ("notify", [on, "done"]) => SubjectKind::Done {
                 on: token("pipeline slug", on)?,
             },
+            ("notify", [call, "attempt", n]) => SubjectKind::Attempt {
+                call: token("call slug", call)?,
+                attempt: n
+                    .parse()
+                    .map_err(|_| malformed("an attempt number must be a whole number"))?,
+            },
             ("notify", _) => {
                 return Err(malformed(
-                    "a notify subject has 5 tokens, or 6 ending in .done",
+                    "a notify subject has 5 tokens, 6 ending in .done, or 7 ending in .attempt.<n>",
                 ));
             }
             ("request", [call, app, handler]) => SubjectKind::Request {

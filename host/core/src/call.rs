@@ -20,6 +20,10 @@ pub struct CallRequest {
     pub attempt: u32,
     /// Per-call timeout from the pipeline, if it set one; workers apply their own default otherwise.
     pub timeout: Option<Duration>,
+    /// How many emitted events led to this run: 0 for a run started from outside (a webhook,
+    /// the API, a schedule). An event an app emits during this call starts a run one deeper,
+    /// which is how a pipeline that re-triggers itself is stopped.
+    pub depth: u32,
 }
 
 impl CallRequest {

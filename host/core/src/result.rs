@@ -52,6 +52,10 @@ pub struct ResultMeta {
     /// How many attempts the call took, when more than one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attempts: Option<u32>,
+    /// How each earlier attempt ended, in order (`host lost during attempt 1`, or the retry
+    /// the app asked for); empty for a call that took one attempt.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub previous_attempts: Vec<String>,
 }
 
 impl ResultMessage {
@@ -73,6 +77,7 @@ impl ResultMessage {
                     finished_at,
                     error: None,
                     attempts: None,
+                    previous_attempts: Vec::new(),
                 },
                 json: output.json.clone(),
                 status_code: output.status_code,
@@ -95,6 +100,7 @@ impl ResultMessage {
                 finished_at,
                 error: Some(message.to_owned()),
                 attempts: None,
+                previous_attempts: Vec::new(),
             },
             json: None,
             status_code: None,
@@ -119,6 +125,7 @@ impl ResultMessage {
                     None
                 },
                 attempts: None,
+                previous_attempts: Vec::new(),
             },
             json: Some(serde_json::Value::Bool(!errored)),
             status_code: None,

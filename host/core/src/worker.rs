@@ -130,6 +130,7 @@ mod tests {
             inputs: "{}".into(),
             attempt: 1,
             timeout: None,
+            depth: 0,
         };
         let out = workers.get("echo").unwrap().handle(call).await.unwrap();
         assert_eq!(out.body, "{}");

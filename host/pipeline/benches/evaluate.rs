@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use hops_pipeline::{PipelineSet, RunBundle, evaluate};
+use hops_pipeline::{EvalContext, PipelineSet, RunBundle, evaluate};
 use serde_json::json;
 
 fn pipeline(calls: usize) -> String {
@@ -40,6 +40,7 @@ fn bench(c: &mut Criterion) {
     assert!(!set.has_errors(), "{:?}", set.diagnostics);
     let event = json!({"service": "billing", "branch": "release/1.2", "tags": ["a", "b", "c"], "hops": {"source": "ci", "event": "deploy", "action": "started"}});
     let env: HashMap<String, String> = HashMap::new();
+    let env = EvalContext::new(&env);
 
     // Full bundle: every call has a result, so every condition and the done block are evaluated.
     let mut full = RunBundle::new(event.clone());

@@ -7,28 +7,74 @@ mod reader;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::budget::EvalLimits;
 use crate::diagnostic::{Diagnostic, SourceFile};
-use crate::functions::Files;
+use crate::functions::{Env, Files, PipelineEnv};
 use crate::load::LoadedFiles;
 use crate::model::{Manifest, PipelineSet};
 
+/// How pipelines are loaded and checked: the environment `env()` sees (load-time values use
+/// it, and literal names it hides or refuses are reported), and the budget of every load-time
+/// evaluation.
+#[derive(Clone)]
+pub struct LoadOptions {
+    /// What `env()` may read.
+    pub env: Arc<dyn Env>,
+    /// Budget of each load-time evaluation; its `max_depth` bounds every expression.
+    pub limits: EvalLimits,
+}
+
+impl Default for LoadOptions {
+    /// The default pipeline environment (`HOPS_PIPELINE_*` only) and the default limits.
+    fn default() -> Self {
+        LoadOptions {
+            env: Arc::new(PipelineEnv::new()),
+            limits: EvalLimits::default(),
+        }
+    }
+}
+
+impl std::fmt::Debug for LoadOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadOptions")
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
 impl PipelineSet {
-    /// Reads and decodes a pipelines directory. `Err` only when the directory itself cannot be
-    /// read; problems in files are diagnostics in the returned set.
+    /// Reads and decodes a pipelines directory with the default [`LoadOptions`]. `Err` only when
+    /// the directory itself cannot be read; problems in files are diagnostics in the returned set.
     pub fn load_dir(root: &std::path::Path) -> Result<PipelineSet, crate::load::LoadError> {
+        Self::load_dir_with(root, &LoadOptions::default())
+    }
+
+    /// [`PipelineSet::load_dir`] with `options`.
+    pub fn load_dir_with(
+        root: &std::path::Path,
+        options: &LoadOptions,
+    ) -> Result<PipelineSet, crate::load::LoadError> {
         let loaded = crate::load::read_dir(root)?;
-        Ok(Self::from_loaded(loaded))
+        Ok(Self::from_loaded(loaded, options))
     }
 
     /// Decodes files already in memory (e.g. a pinned version fetched from the object store).
     pub fn from_files(files: BTreeMap<String, Vec<u8>>) -> PipelineSet {
-        Self::from_loaded(LoadedFiles {
-            files,
-            warnings: Vec::new(),
-        })
+        Self::from_files_with(files, &LoadOptions::default())
     }
 
-    fn from_loaded(loaded: LoadedFiles) -> PipelineSet {
+    /// [`PipelineSet::from_files`] with `options`.
+    pub fn from_files_with(files: BTreeMap<String, Vec<u8>>, options: &LoadOptions) -> PipelineSet {
+        Self::from_loaded(
+            LoadedFiles {
+                files,
+                warnings: Vec::new(),
+            },
+            options,
+        )
+    }
+
+    fn from_loaded(loaded: LoadedFiles, options: &LoadOptions) -> PipelineSet {
         let hash = hops_core::pipeline_set_hash(&loaded.files);
         let files: Files = loaded
             .files
@@ -64,6 +110,7 @@ impl PipelineSet {
                             src: &src,
                             files: &files,
                             diags: &mut diags,
+                            options,
                         };
                         let blocks = blocks::root(&body, &mut ctx);
                         raw_ons.extend(blocks.ons.into_iter().map(|o| (path.clone(), o)));

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use crate::bundle::RunBundle;
 use crate::diagnostic::Diagnostic;
 use crate::expr::{EvalError, Evaluator, Expr, ExprKind, Scope, Vars};
-use crate::functions::{Env, FnCtx};
+use crate::functions::{EvalContext, FnCtx};
 use crate::model::{On, PipelineSet, RetryPolicy};
 
 /// A call to request now.
@@ -118,17 +118,20 @@ pub enum BundleError {
 /// block with a true flag ends a pipeline; otherwise a pipeline is done when every call it
 /// requested has a result and nothing new is dispatchable (errored if any result errored); a
 /// pipeline with a done marker is finished and never dispatches again.
+///
+/// Each pipeline is evaluated under its own budget (`ctx.limits`): one that goes over it ends
+/// errored, naming the expression and the limit, and the others go on.
 pub fn evaluate(
     set: &PipelineSet,
     bundle: &RunBundle,
-    env: &dyn Env,
+    ctx: &EvalContext<'_>,
 ) -> Result<Decisions, BundleError> {
     let meta = hops_core::EventMeta::of(&bundle.event)
         .map_err(|e| BundleError::BadEvent(e.to_string()))?;
     let pin = bundle.pin.clone().map_or(Value::Null, Value::String);
     let mut out = Decisions::default();
     for on in set.candidates(&meta.event, &meta.action) {
-        evaluate_on(set, on, bundle, &pin, env, &mut out);
+        evaluate_on(set, on, bundle, &pin, ctx, &mut out);
     }
     Ok(out)
 }
@@ -168,7 +171,7 @@ fn evaluate_on(
     on: &On,
     bundle: &RunBundle,
     pin: &Value,
-    env: &dyn Env,
+    ctx: &EvalContext<'_>,
     out: &mut Decisions,
 ) {
     let state = |status| PipelineState {
@@ -215,11 +218,7 @@ fn evaluate_on(
         others,
     };
     let scope = Scope::new(&vars);
-    let fn_ctx = FnCtx {
-        files: &set.files,
-        dir: Some(on.origin.dir()),
-        env,
-    };
+    let fn_ctx = FnCtx::new(&set.files, Some(on.origin.dir()), ctx, &on.slug);
     let ev = Evaluator::new(&fn_ctx);
     let locate = |d: Diagnostic, span| match set.sources.get(&on.origin.file) {
         Some(src) => d.at(src, span),
@@ -243,6 +242,9 @@ fn evaluate_on(
                     expr.span.clone(),
                 )),
             },
+            // An error reads as false (that is how `if = build.completed` waits), but a spent
+            // budget is no answer at all: the pipeline ends errored.
+            Err(e) if e.over_budget => Flag::Broken(budget_diagnostic(what, &e, &locate)),
             Err(_) => Flag::False,
         }
     };
@@ -307,6 +309,8 @@ fn evaluate_on(
         if !dispatchable {
             continue;
         }
+        // Each call draws its own random values (`uuid()`), the same on every evaluation.
+        fn_ctx.reseed(ctx.seed, &call.slug);
         let inputs = match &call.inputs {
             None => None,
             Some(expr) => match ev.eval(expr, &scope) {
@@ -349,6 +353,19 @@ fn evaluate_on(
     out.pipelines.push(state(PipelineStatus::Running));
 }
 
+fn budget_diagnostic(
+    what: &str,
+    e: &EvalError,
+    locate: &dyn Fn(Diagnostic, Option<std::ops::Range<usize>>) -> Diagnostic,
+) -> Diagnostic {
+    let d = Diagnostic::error(
+        "Evaluation budget exceeded",
+        format!("{what}: {}", e.message),
+    )
+    .with_help("make the expression produce less (filter earlier, drop a nested `for`), or raise the limit on the host");
+    locate(d, e.span.clone())
+}
+
 fn inputs_error(
     on: &On,
     call: &str,
@@ -356,6 +373,9 @@ fn inputs_error(
     e: EvalError,
     locate: &dyn Fn(Diagnostic, Option<std::ops::Range<usize>>) -> Diagnostic,
 ) -> Diagnostic {
+    if e.over_budget {
+        return budget_diagnostic(&format!("the inputs of call `{call}`"), &e, locate);
+    }
     // A reference to a sibling call that has no result yet is the usual cause: say how to wait.
     let mut help = String::new();
     expr.walk(&mut |sub| {

@@ -164,6 +164,59 @@ impl Expr {
         }
     }
 
+    /// How deeply this expression nests (a literal is 1). Bounded when pipelines load, so the
+    /// evaluator's recursion stays shallow whatever a file says.
+    pub fn depth(&self) -> usize {
+        fn parts_depth(parts: &[Part]) -> usize {
+            parts
+                .iter()
+                .map(|part| match part {
+                    Part::Literal(_) => 0,
+                    Part::Interpolation(e) => e.depth(),
+                    Part::If(c, a, b) => c.depth().max(parts_depth(a)).max(parts_depth(b)) + 1,
+                    Part::For {
+                        collection, body, ..
+                    } => collection.depth().max(parts_depth(body)) + 1,
+                })
+                .max()
+                .unwrap_or(0)
+        }
+        let inner = match &self.kind {
+            ExprKind::Literal(_) | ExprKind::Var(_) => 0,
+            ExprKind::Array(items) | ExprKind::Try(items) | ExprKind::Call { args: items, .. } => {
+                items.iter().map(Expr::depth).max().unwrap_or(0)
+            }
+            ExprKind::Object(items) => items
+                .iter()
+                .map(|(k, v)| k.depth().max(v.depth()))
+                .max()
+                .unwrap_or(0),
+            ExprKind::Template(parts) => parts_depth(parts),
+            ExprKind::Traversal(base, steps) => steps
+                .iter()
+                .map(|s| match s {
+                    Step::Index(e) => e.depth(),
+                    _ => 0,
+                })
+                .fold(base.depth(), usize::max),
+            ExprKind::Can(e) | ExprKind::Unary(_, e) => e.depth(),
+            ExprKind::Conditional(a, b, c) => a.depth().max(b.depth()).max(c.depth()),
+            ExprKind::Binary(_, a, b) => a.depth().max(b.depth()),
+            ExprKind::For(fe) => [
+                Some(&fe.collection),
+                fe.key.as_ref(),
+                Some(&fe.value),
+                fe.cond.as_ref(),
+            ]
+            .into_iter()
+            .flatten()
+            .map(Expr::depth)
+            .max()
+            .unwrap_or(0),
+        };
+        inner + 1
+    }
+
     /// Visits this expression and every sub-expression, outermost first.
     pub fn walk<'e>(&'e self, f: &mut dyn FnMut(&'e Expr)) {
         f(self);

@@ -8,26 +8,122 @@ mod numeric;
 mod strings;
 mod time;
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, LazyLock};
 
+use chrono::{DateTime, Utc};
+use rand::SeedableRng as _;
+use rand::rngs::StdRng;
 use serde_json::Value;
+
+use crate::budget::{Budget, EvalLimits};
 
 /// The files of a pipeline set by relative path (`automation/file.txt`), for `file()`/`template()`.
 pub type Files = BTreeMap<String, Arc<[u8]>>;
 
-/// Where `env()` reads variables from.
-pub trait Env: Send + Sync {
-    /// The variable's value if it is set (even to the empty string).
-    fn var(&self, name: &str) -> Option<String>;
+/// Whether pipelines may read an environment variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnvAccess {
+    /// `env()` returns its value (or the default when it is unset).
+    Allowed,
+    /// The host does not show it to pipelines: `env()` returns the default.
+    Hidden,
+    /// Never readable (the host's own settings): `env()` fails with this message.
+    Refused(String),
 }
 
-/// The process environment.
-pub struct ProcessEnv;
+/// Where `env()` reads variables from, and which it may read.
+pub trait Env: Send + Sync {
+    /// The variable's value if it is set (even to the empty string) and visible.
+    fn var(&self, name: &str) -> Option<String>;
 
-impl Env for ProcessEnv {
+    /// Whether pipelines may read `name`. Everything is allowed unless an implementation says
+    /// otherwise ([`PipelineEnv`] does).
+    fn access(&self, _name: &str) -> EnvAccess {
+        EnvAccess::Allowed
+    }
+}
+
+/// The prefix of variables every pipeline may read without an allow-list entry.
+pub const PIPELINE_ENV_PREFIX: &str = "HOPS_PIPELINE_";
+
+/// The host environment as pipelines see it: variables named `HOPS_PIPELINE_*`, plus the
+/// names of an allow-list (`--pipeline-env`). Hops' own settings (`HOPS_*`) are never
+/// readable, so `env("HOPS_API_TOKEN", "")` cannot leak a credential into a run record.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PipelineEnv {
+    allowed: std::collections::BTreeSet<String>,
+}
+
+impl PipelineEnv {
+    /// Only `HOPS_PIPELINE_*` variables.
+    pub fn new() -> PipelineEnv {
+        PipelineEnv::default()
+    }
+
+    /// `HOPS_PIPELINE_*` plus `names`.
+    ///
+    /// # Errors
+    ///
+    /// When a name is one of Hops' own settings (`HOPS_*` other than `HOPS_PIPELINE_*`) or not a
+    /// variable name at all.
+    pub fn allowing<S: AsRef<str>>(names: &[S]) -> Result<PipelineEnv, String> {
+        let mut allowed = std::collections::BTreeSet::new();
+        for name in names {
+            let name = name.as_ref().trim();
+            if name.is_empty() {
+                continue;
+            }
+            if !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            {
+                return Err(format!(
+                    "--pipeline-env: {name:?} is not an environment variable name (letters, digits and _)"
+                ));
+            }
+            if is_hops_setting(name) {
+                return Err(format!(
+                    "--pipeline-env: {name} is one of Hops' own settings and can never be shown to pipelines; \
+                     pass the value in a variable named {PIPELINE_ENV_PREFIX}… instead"
+                ));
+            }
+            allowed.insert(name.to_owned());
+        }
+        Ok(PipelineEnv { allowed })
+    }
+
+    /// The allow-listed names.
+    pub fn allowed(&self) -> impl Iterator<Item = &str> {
+        self.allowed.iter().map(String::as_str)
+    }
+}
+
+/// `HOPS_*` names other than `HOPS_PIPELINE_*`: the host's configuration.
+fn is_hops_setting(name: &str) -> bool {
+    name.to_ascii_uppercase().starts_with("HOPS_") && !name.starts_with(PIPELINE_ENV_PREFIX)
+}
+
+impl Env for PipelineEnv {
     fn var(&self, name: &str) -> Option<String> {
-        std::env::var(name).ok()
+        match self.access(name) {
+            EnvAccess::Allowed => std::env::var(name).ok(),
+            EnvAccess::Hidden | EnvAccess::Refused(_) => None,
+        }
+    }
+
+    fn access(&self, name: &str) -> EnvAccess {
+        if is_hops_setting(name) {
+            EnvAccess::Refused(format!(
+                "env(\"{name}\") reads one of Hops' own settings, which pipelines may never see; \
+                 give pipelines a variable named {PIPELINE_ENV_PREFIX}… or list another name with --pipeline-env"
+            ))
+        } else if name.starts_with(PIPELINE_ENV_PREFIX) || self.allowed.contains(name) {
+            EnvAccess::Allowed
+        } else {
+            EnvAccess::Hidden
+        }
     }
 }
 
@@ -35,6 +131,59 @@ impl Env for HashMap<String, String> {
     fn var(&self, name: &str) -> Option<String> {
         self.get(name).cloned()
     }
+}
+
+/// What an evaluation sees and may spend besides the run itself: the environment, the clock,
+/// the seed of its randomness and its budget. Passing the clock and the seed in (instead of
+/// reading them inside functions) makes an evaluation reproducible: the same run, context and
+/// pipelines give the same decisions.
+#[derive(Clone, Copy)]
+pub struct EvalContext<'a> {
+    /// Where `env()` reads variables from.
+    pub env: &'a dyn Env,
+    /// What `timestamp()` and `versiontmpl()` take as now.
+    pub now: DateTime<Utc>,
+    /// Seed of `uuid()` and of `versiontmpl()`'s random words.
+    pub seed: u64,
+    /// What one evaluation of one pipeline may cost.
+    pub limits: EvalLimits,
+}
+
+impl<'a> EvalContext<'a> {
+    /// The current time, a random seed and the default limits.
+    pub fn new(env: &'a dyn Env) -> EvalContext<'a> {
+        EvalContext {
+            env,
+            now: Utc::now(),
+            seed: rand::random(),
+            limits: EvalLimits::default(),
+        }
+    }
+
+    /// As [`EvalContext::new`], with the seed derived from `run_id`: every evaluation of one
+    /// run draws the same random values for the same call.
+    pub fn for_run(env: &'a dyn Env, run_id: &str) -> EvalContext<'a> {
+        EvalContext {
+            seed: seed_of(0, run_id),
+            ..EvalContext::new(env)
+        }
+    }
+
+    /// The same context with other limits.
+    pub fn with_limits(mut self, limits: EvalLimits) -> EvalContext<'a> {
+        self.limits = limits;
+        self
+    }
+}
+
+/// Mixes `salt` into `seed` (FNV-1a, stable across builds and platforms).
+pub(crate) fn seed_of(seed: u64, salt: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ seed;
+    for b in salt.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
 }
 
 /// What functions can see besides their arguments.
@@ -46,6 +195,39 @@ pub struct FnCtx<'a> {
     pub dir: Option<&'a str>,
     /// Environment for `env()`.
     pub env: &'a dyn Env,
+    /// Now, for `timestamp()` and `versiontmpl()`.
+    pub now: DateTime<Utc>,
+    /// Randomness for `uuid()` and `versiontmpl()`, seeded by the caller.
+    pub rng: RefCell<StdRng>,
+    /// What this evaluation may still produce; functions charge it before they allocate.
+    pub budget: Budget,
+}
+
+impl<'a> FnCtx<'a> {
+    /// A context for one evaluation under `eval` (seeded with `salt`).
+    pub fn new(files: &'a Files, dir: Option<&'a str>, eval: &EvalContext<'a>, salt: &str) -> Self {
+        FnCtx {
+            files,
+            dir,
+            env: eval.env,
+            now: eval.now,
+            rng: RefCell::new(StdRng::seed_from_u64(seed_of(eval.seed, salt))),
+            budget: Budget::new(eval.limits),
+        }
+    }
+
+    /// Restarts the randomness from `seed` mixed with `salt` (per call, so each call's inputs
+    /// draw their own values however many evaluations came before).
+    pub fn reseed(&self, seed: u64, salt: &str) {
+        *self.rng.borrow_mut() = StdRng::seed_from_u64(seed_of(seed, salt));
+    }
+
+    /// Charges `elements` values and `bytes` of text to the evaluation's budget. A function
+    /// that fails with this error has spent the budget; the evaluator sees that on the budget
+    /// itself, so `try` and `can` cannot swallow it.
+    pub fn charge(&self, elements: u64, bytes: u64) -> Result<(), String> {
+        self.budget.charge(elements, bytes).map_err(|e| e.to_string())
+    }
 }
 
 type FuncImpl = fn(&FnCtx<'_>, Vec<Value>) -> Result<Value, String>;
@@ -190,6 +372,12 @@ static TABLE: &[FuncSpec] = &[
     f("timeadd", 2, Some(2), time::timeadd),
 ];
 
+/// `can` with a wrong number of arguments compiles to a call of this, so the error reads
+/// "can takes exactly 1 argument" (a well-formed `can(x)` is its own expression kind).
+pub(crate) static CAN_ARITY: FuncSpec = f("can", 1, Some(1), |_, _| {
+    Err("can takes exactly 1 argument".to_owned())
+});
+
 static INDEX: LazyLock<HashMap<&'static str, &'static FuncSpec>> =
     LazyLock::new(|| TABLE.iter().map(|f| (f.name, f)).collect());
 
@@ -260,11 +448,8 @@ pub(crate) mod test_support {
     ) -> Result<Value, String> {
         let parsed = hcl_edit::parser::parse_expr(src).map_err(|e| e.to_string())?;
         let expr = compile(&parsed);
-        let ctx = FnCtx {
-            files,
-            dir: Some("one"),
-            env,
-        };
+        let eval = EvalContext::new(env);
+        let ctx = FnCtx::new(files, Some("one"), &eval, "test");
         Evaluator::new(&ctx)
             .eval(&expr, &Scope::empty())
             .map(|v| v.into_owned())

@@ -6,6 +6,7 @@
 //! and which pipelines are done. No I/O happens during evaluation, so the runner can call it on
 //! every message of a run and tests can replay runs step by step.
 
+pub mod budget;
 pub mod diagnostic;
 pub mod duration;
 pub mod expr;
@@ -15,6 +16,7 @@ pub mod value;
 pub use diagnostic::{Diagnostic, Pos, Severity, SourceFile};
 pub mod cron;
 mod decode;
+pub use decode::LoadOptions;
 pub mod load;
 pub mod model;
 
@@ -28,4 +30,5 @@ pub use bundle::RunBundle;
 pub use evaluate::{
     BundleError, Decisions, Dispatch, DoneDecision, PipelineState, PipelineStatus, evaluate,
 };
-pub use functions::{Env, ProcessEnv};
+pub use budget::{EvalLimits, Exceeded, Limit};
+pub use functions::{Env, EnvAccess, EvalContext, PIPELINE_ENV_PREFIX, PipelineEnv};

@@ -116,6 +116,56 @@ pub fn equals(a: &Value, b: &Value) -> bool {
     }
 }
 
+/// A key that two values share exactly when [`equals`] holds for them (numbers by value,
+/// object keys in any order), for sets and de-duplication in linear time.
+pub fn canonical_key(value: &Value) -> String {
+    fn write(value: &Value, out: &mut String) {
+        match value {
+            Value::Null => out.push('n'),
+            Value::Bool(b) => out.push(if *b { 't' } else { 'f' }),
+            Value::Number(n) => {
+                out.push('#');
+                // `equals` compares numbers as f64, so the key does too.
+                match n.as_f64() {
+                    Some(f) if f == 0.0 => out.push('0'),
+                    Some(f) => out.push_str(&format!("{:x}", f.to_bits())),
+                    None => out.push_str(&n.to_string()),
+                }
+            }
+            Value::String(s) => {
+                out.push('"');
+                out.push_str(&s.len().to_string());
+                out.push(':');
+                out.push_str(s);
+            }
+            Value::Array(items) => {
+                out.push('[');
+                for item in items {
+                    write(item, out);
+                    out.push(',');
+                }
+                out.push(']');
+            }
+            Value::Object(map) => {
+                let mut entries: Vec<_> = map.iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(b.0));
+                out.push('{');
+                for (k, v) in entries {
+                    out.push_str(&k.len().to_string());
+                    out.push(':');
+                    out.push_str(k);
+                    write(v, out);
+                    out.push(',');
+                }
+                out.push('}');
+            }
+        }
+    }
+    let mut out = String::new();
+    write(value, &mut out);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,5 +191,33 @@ mod tests {
         assert!(!equals(&json!(1), &json!("1")));
         assert_eq!(to_index(&json!(2)).unwrap(), 2);
         assert!(to_index(&json!(1.5)).is_err());
+    }
+
+    #[test]
+    fn canonical_keys_agree_with_equals() {
+        let values = [
+            json!(1),
+            json!(1.0),
+            json!(-0.0),
+            json!(0),
+            json!("1"),
+            json!(["a", 1]),
+            json!(["a", 1.0]),
+            json!({"a": 1, "b": [true]}),
+            json!({"b": [true], "a": 1.0}),
+            json!(null),
+            json!(""),
+            json!("a,"),
+            json!(["a", ""]),
+        ];
+        for a in &values {
+            for b in &values {
+                assert_eq!(
+                    canonical_key(a) == canonical_key(b),
+                    equals(a, b),
+                    "{a} vs {b}"
+                );
+            }
+        }
     }
 }

@@ -14,10 +14,11 @@ use hops_core::{
     EventMeta, EventSink as _, ListenerError, Listeners, SourceEvent, WebhookRequest,
     WebhookResponse, Workers,
 };
-use hops_pipeline::{ProcessEnv, RunBundle, evaluate};
+use hops_pipeline::{RunBundle, evaluate};
 use serde_json::{Map, Value};
 
 use crate::bus_adapters::BusEvents;
+use crate::evaluation::EvalSettings;
 use crate::params::task_event;
 use crate::pipelines::PipelineStore;
 use crate::run_record::{RUN_MARKER, RunRecord, marker_error, marker_errored};
@@ -34,6 +35,7 @@ pub struct HostServices {
     pub(crate) listeners: Listeners,
     pub(crate) plugins: Option<PluginListing>,
     pub(crate) stream_checked: AtomicBool,
+    pub(crate) eval: EvalSettings,
 }
 
 impl HostServices {
@@ -44,6 +46,7 @@ impl HostServices {
         workers: Workers,
         listeners: Listeners,
         plugins: Option<PluginListing>,
+        eval: EvalSettings,
     ) -> HostServices {
         HostServices {
             bus,
@@ -52,6 +55,7 @@ impl HostServices {
             listeners,
             plugins,
             stream_checked: AtomicBool::new(true),
+            eval,
         }
     }
 
@@ -217,7 +221,13 @@ impl HostApi for HostServices {
             None => None,
         };
         let presence = self.presence(&record).await;
-        Ok(run_view(run_id, &record, set.as_deref(), &presence))
+        Ok(run_view(
+            run_id,
+            &record,
+            set.as_deref(),
+            &presence,
+            &self.eval.context(run_id),
+        ))
     }
 
     async fn replay(&self, run_id: &str, dry_run: bool) -> Result<ReplayOutcome, ApiError> {
@@ -240,7 +250,7 @@ impl HostApi for HostServices {
             .current()
             .ok_or_else(|| ApiError::Unavailable("no valid pipelines are loaded".to_owned()))?;
         let bundle = RunBundle::new(Value::Object(event.payload().clone()));
-        let decisions = evaluate(&set, &bundle, &ProcessEnv)
+        let decisions = evaluate(&set, &bundle, &self.eval.context(run_id))
             .map_err(|e| ApiError::invalid(format!("run {run_id} cannot be replayed: {e}")))?;
         let calls = decisions
             .calls

@@ -12,10 +12,16 @@ pub const TIMEOUT_MS: &str = "Hops-Timeout-Ms";
 pub const RETRY_ATTEMPTS: &str = "Hops-Retry-Attempts";
 /// Delay before the first retry in milliseconds (doubled for each further one).
 pub const RETRY_BACKOFF_MS: &str = "Hops-Retry-Backoff-Ms";
+/// How many emitted events led to the run (omitted when 0).
+pub const DEPTH: &str = "Hops-Depth";
 
-/// The request headers of a dispatch (empty when it sets neither timeout nor retry).
-pub fn encode(dispatch: &Dispatch) -> HeaderMap {
+/// The request headers of a dispatch in a run at event depth `depth` (empty when nothing
+/// differs from the defaults).
+pub fn encode(dispatch: &Dispatch, depth: u32) -> HeaderMap {
     let mut headers = HeaderMap::new();
+    if depth > 0 {
+        headers.insert(DEPTH, depth.to_string().as_str());
+    }
     if let Some(timeout) = dispatch.timeout {
         headers.insert(TIMEOUT_MS, timeout.as_millis().to_string().as_str());
     }
@@ -36,6 +42,8 @@ pub struct CallSettings {
     pub timeout: Option<Duration>,
     /// The pipeline's retry policy for the call.
     pub retry: Option<RetryPolicy>,
+    /// The run's event depth.
+    pub depth: u32,
 }
 
 /// Reads [`CallSettings`]; unreadable values are ignored (the worker's defaults apply).
@@ -49,7 +57,12 @@ pub fn decode(headers: Option<&HeaderMap>) -> CallSettings {
         attempts: u32::try_from(attempts).unwrap_or(u32::MAX).max(1),
         backoff: Duration::from_millis(number(RETRY_BACKOFF_MS).unwrap_or(1000)),
     });
-    CallSettings { timeout, retry }
+    let depth = number(DEPTH).map_or(0, |d| u32::try_from(d).unwrap_or(u32::MAX));
+    CallSettings {
+        timeout,
+        retry,
+        depth,
+    }
 }
 
 #[cfg(test)]
@@ -71,10 +84,12 @@ mod tests {
                 backoff: Duration::from_millis(200),
             }),
         };
-        let headers = encode(&dispatch);
+        let headers = encode(&dispatch, 3);
         let settings = decode(Some(&headers));
         assert_eq!(settings.timeout, dispatch.timeout);
         assert_eq!(settings.retry, dispatch.retry);
+        assert_eq!(settings.depth, 3);
+        assert!(encode(&Dispatch { timeout: None, retry: None, ..dispatch }, 0).is_empty());
         assert_eq!(decode(None), CallSettings::default());
         assert_eq!(decode(Some(&HeaderMap::new())), CallSettings::default());
     }

@@ -18,6 +18,7 @@ use tracing::{info, warn};
 
 use crate::api::{HostServices, PluginListing};
 use crate::bus_adapters::{BusEvents, BusVersions};
+use crate::evaluation::EvalSettings;
 use crate::pipelines::{PipelineStore, ReloadHook};
 use crate::runner::RunnerOptions;
 
@@ -117,6 +118,8 @@ pub struct HostConfig {
     pub watch_pipelines: bool,
     /// Called after every pipeline (re)load with its diagnostics.
     pub on_reload: ReloadHook,
+    /// What pipelines may read from the environment, and the budget of each evaluation.
+    pub eval: EvalSettings,
 }
 
 impl HostConfig {
@@ -135,6 +138,7 @@ impl HostConfig {
             api: ApiConfig::default(),
             watch_pipelines: true,
             on_reload: Arc::new(|_, _| {}),
+            eval: EvalSettings::default(),
         }
     }
 }
@@ -156,10 +160,11 @@ impl Host {
         bus.ensure_stream()
             .await
             .with_context(|| format!("checking stream {}", bus.stream_name()))?;
-        let store = PipelineStore::open(
+        let store = PipelineStore::open_with(
             &config.pipelines_dir,
             Arc::new(BusVersions(Arc::clone(&bus))),
             config.on_reload,
+            config.eval.load_options(),
         )
         .await
         .with_context(|| format!("loading pipelines from {}", config.pipelines_dir.display()))?;
@@ -184,12 +189,14 @@ impl Host {
             served_here,
             config.listeners.clone(),
             config.plugins,
+            config.eval.clone(),
         ));
         if config.roles.runner {
             tasks.spawn(crate::runner::run(
                 Arc::clone(&bus),
                 Arc::clone(&store),
                 config.runner,
+                config.eval.clone(),
                 cancel.child_token(),
             ));
             let sink: Arc<dyn EventSink> = Arc::new(BusEvents(Arc::clone(&bus)));

@@ -9,6 +9,7 @@
 pub mod api;
 pub mod bus_adapters;
 pub mod call_headers;
+pub mod evaluation;
 mod give_up;
 pub mod host;
 pub mod listeners;
@@ -22,6 +23,7 @@ pub mod workers;
 
 pub use api::{HostServices, PluginListing};
 pub use bus_adapters::{BusEvents, BusVersions};
+pub use evaluation::EvalSettings;
 pub use host::{Host, HostConfig, Roles};
 pub use pipelines::{PipelineStore, ReloadHook, VersionStore};
 pub use runner::RunnerOptions;

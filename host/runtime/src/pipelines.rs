@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use async_trait::async_trait;
-use hops_pipeline::PipelineSet;
+use hops_pipeline::{LoadOptions, PipelineSet};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -41,15 +41,28 @@ pub struct PipelineStore {
     pinned: Mutex<PinnedCache>,
     changed: watch::Sender<u64>,
     hook: ReloadHook,
+    options: LoadOptions,
 }
 
 impl PipelineStore {
-    /// Loads `dir` once. A set with errors is not applied (the store starts empty and `current`
-    /// is `None` until a good version loads); an unreadable directory is an error.
+    /// Loads `dir` once with the default [`LoadOptions`]. A set with errors is not applied (the
+    /// store starts empty and `current` is `None` until a good version loads); an unreadable
+    /// directory is an error.
     pub async fn open(
         dir: &Path,
         versions: Arc<dyn VersionStore>,
         hook: ReloadHook,
+    ) -> anyhow::Result<Arc<Self>> {
+        Self::open_with(dir, versions, hook, LoadOptions::default()).await
+    }
+
+    /// [`PipelineStore::open`] with `options` (the pipeline environment, the load-time budget),
+    /// which apply to every version it loads, pinned ones included.
+    pub async fn open_with(
+        dir: &Path,
+        versions: Arc<dyn VersionStore>,
+        hook: ReloadHook,
+        options: LoadOptions,
     ) -> anyhow::Result<Arc<Self>> {
         // Absolute, so watcher events (absolute paths) can be related to it.
         let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_owned());
@@ -60,6 +73,7 @@ impl PipelineStore {
             pinned: Mutex::new((HashMap::new(), VecDeque::new())),
             changed: watch::channel(0).0,
             hook,
+            options,
         });
         store.reload().await?;
         Ok(store)
@@ -78,7 +92,8 @@ impl PipelineStore {
     /// Re-reads the directory; applies the new set when it has no errors.
     pub async fn reload(&self) -> anyhow::Result<()> {
         let dir = self.dir.clone();
-        let set = tokio::task::spawn_blocking(move || PipelineSet::load_dir(&dir))
+        let options = self.options.clone();
+        let set = tokio::task::spawn_blocking(move || PipelineSet::load_dir_with(&dir, &options))
             .await
             .context("pipeline loader panicked")??;
         let ok = !set.has_errors();
@@ -138,7 +153,10 @@ impl PipelineStore {
                 short(hash)
             )
         })?;
-        let set = PipelineSet::from_files(files);
+        let options = self.options.clone();
+        let set = tokio::task::spawn_blocking(move || PipelineSet::from_files_with(files, &options))
+            .await
+            .context("pipeline loader panicked")?;
         anyhow::ensure!(
             set.hash == hash,
             "pipeline version {} is corrupted: its files hash to {}",

@@ -45,6 +45,8 @@ pub struct RunRecord {
     pub done: HashMap<String, Value>,
     /// The run-level done marker and when it was published.
     pub run_done: Option<(Value, DateTime<Utc>)>,
+    /// Why earlier attempts of a call ended without a result, by call slug, in attempt order.
+    pub attempts: HashMap<String, Vec<(u32, Value)>>,
     /// Stream sequence of the last message read.
     pub last_sequence: u64,
 }
@@ -88,6 +90,11 @@ impl RunRecord {
                 SubjectKind::Done { on } => {
                     self.done.insert(on.clone(), json().unwrap_or(Value::Null));
                 }
+                SubjectKind::Attempt { call, attempt } => {
+                    let entry = self.attempts.entry(call.clone()).or_default();
+                    entry.push((*attempt, json().unwrap_or(Value::Null)));
+                    entry.sort_by_key(|(n, _)| *n);
+                }
                 SubjectKind::Request { call, app, handler } => {
                     self.requests.push(RequestRecord {
                         call: call.clone(),
@@ -118,6 +125,15 @@ impl RunRecord {
         self.run_done
             .as_ref()
             .map(|(marker, _)| marker_errored(marker))
+    }
+
+    /// How many emitted events led to this run (`hops.depth` of its event; 0 when absent).
+    pub fn depth(&self) -> u32 {
+        self.event
+            .as_ref()
+            .and_then(|e| e.pointer("/hops/depth"))
+            .and_then(Value::as_u64)
+            .map_or(0, |d| u32::try_from(d).unwrap_or(u32::MAX))
     }
 
     /// The error recorded on the run-level marker.

@@ -11,12 +11,13 @@ use chrono::Utc;
 use futures::StreamExt as _;
 use hops_bus::{Bus, BusConsumer, Channels, Delivery, RunnerConsumerOptions, SubjectKind};
 use hops_core::{EventMeta, ResultMessage};
-use hops_pipeline::{Decisions, PipelineStatus, ProcessEnv, evaluate};
+use hops_pipeline::{Decisions, PipelineStatus, evaluate};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument as _, debug, info, warn};
 
 use crate::call_headers;
+use crate::evaluation::EvalSettings;
 use crate::pipelines::{PipelineStore, short};
 use crate::run_record::{RUN_MARKER, RunRecord};
 
@@ -64,6 +65,7 @@ pub async fn run(
     bus: Arc<Bus>,
     store: Arc<PipelineStore>,
     options: RunnerOptions,
+    eval: EvalSettings,
     cancel: CancellationToken,
 ) {
     let mut changes = store.subscribe();
@@ -82,6 +84,7 @@ pub async fn run(
         store,
         max_deliver: u64::try_from(options.consumer.max_deliver).unwrap_or(u64::MAX),
         cache: RunCache::default(),
+        eval,
     });
     let limit = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let mut failures = 0u32;
@@ -160,6 +163,7 @@ struct Runner {
     store: Arc<PipelineStore>,
     max_deliver: u64,
     cache: RunCache,
+    eval: EvalSettings,
 }
 
 /// Runs this runner has read, so a step reads only the messages that are new. Sequences only
@@ -287,12 +291,12 @@ impl Runner {
             return Err(StepError::Fatal("the run has no event".to_owned()));
         };
         bundle.pin = Some(pin.clone());
-        let decisions = evaluate(&set, &bundle, &ProcessEnv)
+        let decisions = evaluate(&set, &bundle, &self.eval.context(run_id))
             .map_err(|err| StepError::Fatal(err.to_string()))?;
         for diagnostic in &decisions.diagnostics {
             warn!(version = %short(&pin), "{}", diagnostic.summary);
         }
-        self.publish(run_id, &decisions).await?;
+        self.publish(run_id, &decisions, record.depth()).await?;
         if decisions.run_status() != PipelineStatus::Running {
             self.cache.forget(run_id);
             self.finish(run_id, run_error(&decisions, &record))
@@ -334,7 +338,12 @@ impl Runner {
         Ok(RunRecord::from_messages(&messages))
     }
 
-    async fn publish(&self, run_id: &str, decisions: &Decisions) -> Result<(), StepError> {
+    async fn publish(
+        &self,
+        run_id: &str,
+        decisions: &Decisions,
+        depth: u32,
+    ) -> Result<(), StepError> {
         let subjects = self.bus.subjects();
         let mut publishes = Vec::with_capacity(decisions.calls.len() + decisions.done.len());
         for call in &decisions.calls {
@@ -345,7 +354,7 @@ impl Runner {
                 Some(inputs) => Bytes::from(serde_json::to_vec(inputs).unwrap_or_default()),
                 None => Bytes::new(),
             };
-            let headers = call_headers::encode(call);
+            let headers = call_headers::encode(call, depth);
             let bus = &self.bus;
             publishes.push(futures::future::Either::Left(async move {
                 let published = bus

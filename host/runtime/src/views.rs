@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use hops_api::{CallStatus, CallView, PipelineView, RunStatus, RunView};
-use hops_pipeline::{PipelineSet, PipelineStatus, ProcessEnv, evaluate};
+use hops_pipeline::{EvalContext, PipelineSet, PipelineStatus, evaluate};
 use serde_json::Value;
 
 use crate::run_record::{RunRecord, marker_error, marker_errored};
@@ -21,16 +21,21 @@ pub enum AppPresence {
 
 /// Builds the timeline of a run. `set` is the version the run is pinned to (when it could be
 /// fetched); `presence` tells, per app with unfinished calls, whether anyone serves it.
+///
+/// A finished run is shown from what was recorded (its done markers) without evaluating
+/// anything, so reading a run that blew its budget costs no more than reading its messages;
+/// a run still going is evaluated once, under `ctx`'s budget, for its pipelines' states.
 pub fn run_view(
     run_id: &str,
     record: &RunRecord,
     set: Option<&PipelineSet>,
     presence: &HashMap<String, AppPresence>,
+    ctx: &EvalContext<'_>,
 ) -> RunView {
-    let decisions = set.and_then(|set| {
+    let decisions = set.filter(|_| record.run_done.is_none()).and_then(|set| {
         let mut bundle = record.bundle()?;
         bundle.pin = record.pin.clone();
-        evaluate(set, &bundle, &ProcessEnv).ok()
+        evaluate(set, &bundle, ctx).ok()
     });
     let calls = record
         .requests

@@ -7,24 +7,17 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use chrono::Utc;
 use futures::StreamExt as _;
 use hops_bus::{Bus, Delivery, SubjectKind, WorkerConsumerOptions};
-use hops_core::{CallError, CallRequest, ResultMessage, Worker, Workers};
+use hops_core::Workers;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument as _, debug, info, warn};
 
-use crate::call_headers;
+mod call;
+mod inflight;
 
-/// Attempts a call gets when its app asks for a retry and the pipeline set no retry policy.
-const DEFAULT_RETRY_ATTEMPTS: u32 = 3;
-/// Delay before a retry when neither the app nor the pipeline gave one.
-const DEFAULT_RETRY_BACKOFF: Duration = Duration::from_secs(1);
-/// Slack over a call's own timeout before the worker loop stops waiting for it (the wasm
-/// host's own deadline normally fires first, with a more precise message).
-const TIMEOUT_GRACE: Duration = Duration::from_secs(2);
+use inflight::InFlight;
 
 /// Serves every app of `workers` until `cancel`.
 pub async fn run(
@@ -34,6 +27,7 @@ pub async fn run(
     cancel: CancellationToken,
 ) {
     let mut changes = workers.subscribe();
+    let inflight = InFlight::default();
     let mut loops: BTreeMap<String, CancellationToken> = BTreeMap::new();
     let mut tasks = tokio::task::JoinSet::new();
     loop {
@@ -47,6 +41,7 @@ pub async fn run(
                     workers: workers.clone(),
                     app: name.clone(),
                     options: options.clone(),
+                    inflight: inflight.clone(),
                 };
                 tasks.spawn(app.run(stop));
             }
@@ -73,6 +68,7 @@ struct AppLoop {
     workers: Workers,
     app: String,
     options: WorkerConsumerOptions,
+    inflight: InFlight,
 }
 
 impl AppLoop {
@@ -145,174 +141,19 @@ impl AppLoop {
         };
         let run_id = delivery.subject.run_id.clone();
         let span = tracing::info_span!("hops.runtime.worker.call", run_id = %run_id, call = %call, app = %app, handler = %handler, attempt = delivery.delivered);
-        async move {
-            let Ok(result_subject) = self.bus.subjects().result(&run_id, &call) else {
-                let _ = delivery.term().await;
-                return;
-            };
-            if i64::try_from(delivery.delivered).unwrap_or(i64::MAX) > self.options.max_deliver {
-                // The last delivery allowed to run the call never finished: its host stopped
-                // (or died on it). Record that instead of running it yet again.
-                let now = Utc::now();
-                let limit = u64::try_from(self.options.max_deliver).unwrap_or(0);
-                let result =
-                    ResultMessage::errored(&crate::give_up::call_gave_up(&app, limit), now, now);
-                self.store(&delivery, &result_subject, &result).await;
-                return;
-            }
-            // A result stored by an earlier delivery (the host stopped before its ack): done.
-            // Only a redelivery can find one, so a first delivery skips the round trip.
-            let earlier = if delivery.delivered > 1 {
-                self.bus.read_last(&result_subject).await
-            } else {
-                Ok(None)
-            };
-            match earlier {
-                Ok(Some(_)) => {
-                    let _ = delivery.ack_unconfirmed().await;
-                    return;
-                }
-                Ok(None) => {}
-                Err(err) => {
-                    debug!(error = %err, "could not check for an earlier result");
-                    let _ = delivery.nak(Some(Duration::from_secs(1))).await;
-                    return;
-                }
-            }
-            // Keep the request ours while it waits for a slot and while it runs.
-            let heartbeat = heartbeat(&delivery, self.options.ack_wait);
-            let settings = call_headers::decode(delivery.headers.as_ref());
-            let attempt = u32::try_from(delivery.delivered).unwrap_or(u32::MAX).max(1);
-            let last_delivery =
-                i64::try_from(delivery.delivered).unwrap_or(i64::MAX) >= self.options.max_deliver;
-            let outcome = {
-                let _slot = tokio::select! {
-                    slot = running.acquire() => slot,
-                    never = heartbeat.beat() => match never {},
-                };
-                let started_at = Utc::now();
-                let outcome = match self.workers.get(&app) {
-                    Some(worker) => {
-                        let request = CallRequest {
-                            run_id: run_id.clone(),
-                            call_id: call.clone(),
-                            app: app.clone(),
-                            handler: handler.clone(),
-                            inputs: if delivery.payload.is_empty() {
-                                "null".to_owned()
-                            } else {
-                                String::from_utf8_lossy(&delivery.payload).into_owned()
-                            },
-                            attempt,
-                            timeout: settings.timeout,
-                        };
-                        tokio::select! {
-                            outcome = call_with_timeout(worker, request) => outcome,
-                            never = heartbeat.beat() => match never {},
-                        }
-                    }
-                    None => Err(CallError::Retry {
-                        message: format!("app {app} is not loaded in this host"),
-                        backoff: Some(Duration::from_secs(5)),
-                    }),
-                };
-                (outcome, started_at, Utc::now())
-            };
-            let (outcome, started_at, finished_at) = outcome;
-            let mut result = match &outcome {
-                Err(CallError::Retry { message, backoff }) => {
-                    let attempts = settings
-                        .retry
-                        .map_or(DEFAULT_RETRY_ATTEMPTS, |r| r.attempts);
-                    if attempt < attempts && !last_delivery {
-                        let wait = backoff
-                            .or_else(|| settings.retry.map(|r| r.delay_before(attempt + 1)))
-                            .unwrap_or(DEFAULT_RETRY_BACKOFF);
-                        info!(error = %message, retry_in = ?wait, "call asked for a retry");
-                        let _ = delivery.nak(Some(wait)).await;
-                        return;
-                    }
-                    ResultMessage::errored(
-                        &format!("{message} (gave up after {attempt} attempts)"),
-                        started_at,
-                        finished_at,
-                    )
-                }
-                _ => ResultMessage::from_outcome(&outcome, started_at, finished_at),
-            };
-            if attempt > 1 {
-                result.hops.attempts = Some(attempt);
-            }
-            self.store(&delivery, &result_subject, &result).await;
-        }
-        .instrument(span)
-        .await;
-    }
-
-    /// Publishes the call's one result (a result already stored stands) and then acks the
-    /// request; if the result cannot be stored the request comes back in a second.
-    async fn store(&self, delivery: &Delivery, subject: &str, result: &ResultMessage) {
-        match self
-            .bus
-            .publish_once(subject, Bytes::from(result.to_bytes()))
-            .await
-        {
-            Ok(_) => {
-                if let Err(err) = delivery.ack_unconfirmed().await {
-                    // A redelivery finds the stored result and only acks.
-                    debug!(error = %err, "ack failed");
-                }
-                debug!(errored = result.errored, "call finished");
-            }
-            Err(err) => {
-                warn!(error = %err, "could not store the call's result; the request comes back to try again");
-                let _ = delivery.nak(Some(Duration::from_secs(1))).await;
-            }
-        }
-    }
-}
-
-async fn call_with_timeout(
-    worker: Arc<dyn Worker>,
-    request: CallRequest,
-) -> Result<hops_core::CallOutput, CallError> {
-    let app = request.app.clone();
-    match request.timeout {
-        Some(timeout) => {
-            match tokio::time::timeout(timeout + TIMEOUT_GRACE, worker.handle(request)).await {
-                Ok(outcome) => outcome,
-                Err(_) => Err(CallError::Reject(format!(
-                    "app {app} exceeded its {} timeout",
-                    humantime::format_duration(timeout)
-                ))),
-            }
-        }
-        None => worker.handle(request).await,
-    }
-}
-
-/// Sends in-progress acks every third of the ack wait.
-struct Heartbeat<'a> {
-    delivery: &'a Delivery,
-    every: Duration,
-}
-
-fn heartbeat(delivery: &Delivery, ack_wait: Duration) -> Heartbeat<'_> {
-    Heartbeat {
-        delivery,
-        every: (ack_wait / 3).max(Duration::from_millis(100)),
-    }
-}
-
-impl Heartbeat<'_> {
-    /// Beats until dropped; never returns.
-    async fn beat(&self) -> std::convert::Infallible {
-        loop {
-            tokio::time::sleep(self.every).await;
-            if let Err(err) = self.delivery.in_progress().await {
-                debug!(error = %err, "in-progress ack failed");
-            }
-        }
+        let Ok(result_subject) = self.bus.subjects().result(&run_id, &call) else {
+            let _ = delivery.term().await;
+            return;
+        };
+        let request = call::Request {
+            delivery: &delivery,
+            run_id,
+            call,
+            app,
+            handler,
+            result_subject,
+        };
+        self.handle_request(request, running).instrument(span).await;
     }
 }
 

@@ -47,6 +47,7 @@ fn instantiate_and_call(c: &mut Criterion) {
         inputs: r#"{"greeting":"hello","n":42,"tags":["a","b"]}"#.into(),
         attempt: 1,
         timeout: None,
+        depth: 0,
     };
 
     c.bench_function("wasm_worker_echo_call", |b| {

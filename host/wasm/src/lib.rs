@@ -33,7 +33,7 @@
 //! let echo = workers.get("echo").expect("echo.wasm is in plugins/");
 //! let call = CallRequest {
 //!     run_id: "r1".into(), call_id: "on-c".into(), app: "echo".into(),
-//!     handler: "echo".into(), inputs: r#"{"hi": 1}"#.into(), attempt: 1, timeout: None,
+//!     handler: "echo".into(), inputs: r#"{"hi": 1}"#.into(), attempt: 1, timeout: None, depth: 0,
 //! };
 //! let output = echo.handle(call).await;
 //! # Ok(()) }

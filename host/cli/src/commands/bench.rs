@@ -310,6 +310,7 @@ async fn wasm_calls(worker: &Arc<dyn Worker>, app: &str) -> Vec<f64> {
             inputs: r#"{"n": 1}"#.to_owned(),
             attempt: 1,
             timeout: None,
+            depth: 0,
         };
         let started = Instant::now();
         let _ = worker.handle(call).await;

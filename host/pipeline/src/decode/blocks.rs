@@ -115,7 +115,7 @@ fn on(block: &Block, ctx: &mut Ctx<'_>) -> RawOn {
         label,
         name,
         slug: String::new(),
-        condition: p.attrs.get("if").map(|a| expr(a)),
+        condition: p.attrs.get("if").map(|a| expr(a, ctx)),
         calls,
         dones,
         origin: origin(ctx, label_span.or_else(|| block.ident.span())),
@@ -171,8 +171,8 @@ fn call(block: &Block, ctx: &mut Ctx<'_>) -> (Call, Option<Range<usize>>) {
         handler,
         name: name.unwrap_or_default(),
         slug: String::new(),
-        condition: p.attrs.get("if").map(|a| expr(a)),
-        inputs: p.attrs.get("inputs").map(|a| expr(a)),
+        condition: p.attrs.get("if").map(|a| expr(a, ctx)),
+        inputs: p.attrs.get("inputs").map(|a| expr(a, ctx)),
         timeout,
         retry,
         origin: origin(ctx, label_span.or_else(|| block.ident.span())),
@@ -254,8 +254,8 @@ fn done(block: &Block, ctx: &mut Ctx<'_>) -> Done {
         ctx,
     );
     Done {
-        completed: p.attrs.get("completed").map(|a| expr(a)),
-        errored: p.attrs.get("errored").map(|a| expr(a)),
+        completed: p.attrs.get("completed").map(|a| expr(a, ctx)),
+        errored: p.attrs.get("errored").map(|a| expr(a, ctx)),
         origin: origin(ctx, block.ident.span()),
     }
 }

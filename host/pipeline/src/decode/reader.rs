@@ -7,15 +7,17 @@ use hcl_edit::Span as _;
 use hcl_edit::structure::{Attribute, Block, BlockLabel, Body, Structure};
 use serde_json::Value;
 
+use super::LoadOptions;
 use crate::diagnostic::{Diagnostic, SourceFile};
-use crate::expr::{Evaluator, Expr, Scope, compile};
-use crate::functions::{Files, FnCtx, ProcessEnv};
+use crate::expr::{Evaluator, Expr, ExprKind, Scope, compile};
+use crate::functions::{EnvAccess, EvalContext, Files, FnCtx};
 
 /// Per-file decoding context: where diagnostics go and what functions can read.
 pub(crate) struct Ctx<'a> {
     pub src: &'a SourceFile,
     pub files: &'a Files,
     pub diags: &'a mut Vec<Diagnostic>,
+    pub options: &'a LoadOptions,
 }
 
 impl Ctx<'_> {
@@ -196,25 +198,78 @@ pub(crate) fn suggest_label(text: &str) -> Option<String> {
     (hops_core::is_valid_label(&out) && out != text).then_some(out)
 }
 
-/// Compiles the attribute's expression.
-pub(crate) fn expr(attr: &Attribute) -> Expr {
-    compile(&attr.value)
+/// Compiles the attribute's expression, reporting one that nests deeper than the limit (it is
+/// replaced by `null`, so nothing downstream recurses through it) and `env()` names the host
+/// hides or refuses.
+pub(crate) fn expr(attr: &Attribute, ctx: &mut Ctx<'_>) -> Expr {
+    let compiled = compile(&attr.value);
+    let depth = compiled.depth();
+    let max = ctx.options.limits.max_depth;
+    if depth > max {
+        let key = attr.key.value().as_str();
+        ctx.error(
+            "Expression nested too deeply",
+            format!("The value of `{key}` nests {depth} levels deep; the limit is {max}."),
+            attr.value.span(),
+        )
+        .help = "split it into simpler expressions (a call's result can feed the next call)".to_owned();
+        return Expr::literal(Value::Null);
+    }
+    check_env_names(&compiled, ctx);
+    compiled
+}
+
+/// `env("NAME", …)` with a literal name the host refuses (an error) or hides (a warning:
+/// the call returns its default).
+fn check_env_names(compiled: &Expr, ctx: &mut Ctx<'_>) {
+    let mut found = Vec::new();
+    compiled.walk(&mut |e| {
+        if let ExprKind::Call { name, args, .. } = &e.kind
+            && name == "env"
+            && args.len() == 2
+            && let Some(ExprKind::Literal(Value::String(var))) = args.first().map(|a| &a.kind)
+        {
+            found.push((var.clone(), args[0].span.clone()));
+        }
+    });
+    for (var, span) in found {
+        match ctx.options.env.access(&var) {
+            EnvAccess::Allowed => {}
+            EnvAccess::Refused(why) => {
+                ctx.error("Environment variable refused", why, span);
+            }
+            EnvAccess::Hidden => {
+                ctx.diags.push(
+                    Diagnostic::warning(
+                        "Environment variable not visible to pipelines",
+                        format!(
+                            "env(\"{var}\") will return its default: the host shows pipelines only variables named {}… and those listed with --pipeline-env.",
+                            crate::functions::PIPELINE_ENV_PREFIX
+                        ),
+                    )
+                    .with_help(format!(
+                        "start the host with --pipeline-env {var} (or HOPS_PIPELINE_ENV={var}), or rename the variable {}{var}",
+                        crate::functions::PIPELINE_ENV_PREFIX
+                    ))
+                    .at(ctx.src, span),
+                );
+            }
+        }
+    }
 }
 
 /// Evaluates an attribute at load time with no variables; `block_scope` makes `file()` and
-/// `template()` available relative to this file. Errors are reported.
+/// `template()` available relative to this file. Errors are reported; the evaluation has the
+/// load options' budget, so a runaway expression fails here instead of stalling the load.
 pub(crate) fn static_value(
     attr: &Attribute,
     block_scope: bool,
     ctx: &mut Ctx<'_>,
 ) -> Option<Value> {
-    let compiled = expr(attr);
+    let compiled = expr(attr, ctx);
     let dir = ctx.dir().to_owned();
-    let fn_ctx = FnCtx {
-        files: ctx.files,
-        dir: block_scope.then_some(dir.as_str()),
-        env: &ProcessEnv,
-    };
+    let eval = EvalContext::new(&*ctx.options.env).with_limits(ctx.options.limits);
+    let fn_ctx = FnCtx::new(ctx.files, block_scope.then_some(dir.as_str()), &eval, "load");
     match Evaluator::new(&fn_ctx).eval(&compiled, &Scope::empty()) {
         Ok(v) => Some(v.into_owned()),
         Err(e) => {

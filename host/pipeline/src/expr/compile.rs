@@ -144,6 +144,13 @@ fn func_call(call: &hx::FuncCall) -> ExprKind {
                 .next()
                 .unwrap_or_else(|| Expr::literal(Value::Null)),
         )),
+        // `can()` or `can(a, b)`: an arity error that names `can`, like any other function's.
+        "can" => ExprKind::Call {
+            name,
+            func: Some(&functions::CAN_ARITY),
+            args,
+            expand_final: call.args.expand_final(),
+        },
         _ => {
             let func = functions::lookup(&name);
             ExprKind::Call {

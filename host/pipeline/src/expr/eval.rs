@@ -6,6 +6,7 @@ use std::ops::Range;
 use serde_json::{Map, Value};
 
 use super::{BinaryOp, Expr, ExprKind, ForExpr, Step, UnaryOp};
+use crate::budget::Exceeded;
 use crate::functions::FnCtx;
 use crate::value::{self, type_name};
 
@@ -16,6 +17,9 @@ pub struct EvalError {
     pub message: String,
     /// Where, when known.
     pub span: Option<Range<usize>>,
+    /// The evaluation went over its budget. Such an error is never swallowed: not by `try`,
+    /// not by `can`, not by an `if` that reads errors as false.
+    pub over_budget: bool,
 }
 
 impl EvalError {
@@ -24,6 +28,16 @@ impl EvalError {
         EvalError {
             message: message.into(),
             span,
+            over_budget: false,
+        }
+    }
+
+    /// The budget ran out at `span`.
+    pub fn budget(exceeded: &Exceeded, span: Option<Range<usize>>) -> Self {
+        EvalError {
+            message: exceeded.to_string(),
+            span,
+            over_budget: true,
         }
     }
 }
@@ -115,8 +129,56 @@ impl<'a> Evaluator<'a> {
         Evaluator { ctx }
     }
 
-    /// Evaluates `expr` in `scope`. Values borrowed from the scope or the expression stay borrowed.
+    /// Evaluates `expr` in `scope`. Values borrowed from the scope or the expression stay
+    /// borrowed; everything built or copied is charged to the context's budget first, and an
+    /// error after the budget ran out is reported as the budget's (see [`EvalError::over_budget`]).
     pub fn eval<'s>(&self, expr: &'s Expr, scope: &Scope<'s>) -> Res<'s> {
+        self.eval_inner(expr, scope).map_err(|e| self.blame(e))
+    }
+
+    /// An error that happened after the budget ran out is the budget's.
+    fn blame(&self, e: EvalError) -> EvalError {
+        if e.over_budget {
+            return e;
+        }
+        match self.ctx.budget.spent() {
+            Some(exceeded) => EvalError::budget(&exceeded, e.span),
+            None => e,
+        }
+    }
+
+    /// Charges `elements` and `bytes` before producing them.
+    pub(super) fn spend(
+        &self,
+        elements: u64,
+        bytes: u64,
+        span: &Option<Range<usize>>,
+    ) -> Result<(), EvalError> {
+        self.ctx
+            .budget
+            .charge(elements, bytes)
+            .map_err(|e| EvalError::budget(&e, span.clone()))
+    }
+
+    /// The value, owned: a borrowed one is copied, and the copy charged.
+    pub(super) fn own(
+        &self,
+        value: Cow<'_, Value>,
+        span: &Option<Range<usize>>,
+    ) -> Result<Value, EvalError> {
+        match value {
+            Cow::Owned(v) => Ok(v),
+            Cow::Borrowed(v) => {
+                self.ctx
+                    .budget
+                    .charge_value(v)
+                    .map_err(|e| EvalError::budget(&e, span.clone()))?;
+                Ok(v.clone())
+            }
+        }
+    }
+
+    fn eval_inner<'s>(&self, expr: &'s Expr, scope: &Scope<'s>) -> Res<'s> {
         let err = |message: String| EvalError::new(message, expr.span.clone());
         match &expr.kind {
             ExprKind::Literal(v) => Ok(Cow::Borrowed(v)),
@@ -126,20 +188,24 @@ impl<'a> Evaluator<'a> {
                 ))
             }),
             ExprKind::Array(items) => {
-                let values = items
-                    .iter()
-                    .map(|e| self.eval(e, scope).map(Cow::into_owned))
-                    .collect::<Result<_, _>>()?;
+                self.spend(items.len() as u64, 0, &expr.span)?;
+                let mut values = Vec::with_capacity(items.len());
+                for e in items {
+                    values.push(self.own(self.eval(e, scope)?, &e.span)?);
+                }
                 Ok(Cow::Owned(Value::Array(values)))
             }
             ExprKind::Object(items) => {
+                self.spend(items.len() as u64, 0, &expr.span)?;
                 let mut map = Map::with_capacity(items.len());
                 for (k, v) in items {
                     let key = self.eval(k, scope)?;
                     let key = value::to_string(&key).map_err(|m| {
                         EvalError::new(format!("Invalid object key: {m}"), k.span.clone())
                     })?;
-                    map.insert(key, self.eval(v, scope)?.into_owned());
+                    self.spend(0, key.len() as u64, &k.span)?;
+                    let value = self.own(self.eval(v, scope)?, &v.span)?;
+                    map.insert(key, value);
                 }
                 Ok(Cow::Owned(Value::Object(map)))
             }
@@ -169,7 +235,7 @@ impl<'a> Evaluator<'a> {
                 };
                 let mut values = Vec::with_capacity(args.len());
                 for arg in args {
-                    values.push(self.eval(arg, scope)?.into_owned());
+                    values.push(self.own(self.eval(arg, scope)?, &arg.span)?);
                 }
                 if *expand_final {
                     match values.pop() {
@@ -183,15 +249,23 @@ impl<'a> Evaluator<'a> {
                         None => {}
                     }
                 }
-                func.call(self.ctx, values)
-                    .map(Cow::Owned)
-                    .map_err(|m| err(format!("Call to function \"{name}\" failed: {m}")))
+                let out = func
+                    .call(self.ctx, values)
+                    .map_err(|m| err(format!("Call to function \"{name}\" failed: {m}")))?;
+                // What a function built is charged once it exists; functions whose output can
+                // dwarf their inputs (range, setproduct, replace, …) charge before building.
+                self.ctx
+                    .budget
+                    .charge_value(&out)
+                    .map_err(|e| EvalError::budget(&e, expr.span.clone()))?;
+                Ok(Cow::Owned(out))
             }
             ExprKind::Try(args) => {
                 let mut failures = Vec::new();
                 for arg in args {
                     match self.eval(arg, scope) {
                         Ok(v) => return Ok(v),
+                        Err(e) if e.over_budget => return Err(e),
                         Err(e) => failures.push(e.message),
                     }
                 }
@@ -200,7 +274,11 @@ impl<'a> Evaluator<'a> {
                     failures.join("; ")
                 )))
             }
-            ExprKind::Can(inner) => Ok(Cow::Owned(Value::Bool(self.eval(inner, scope).is_ok()))),
+            ExprKind::Can(inner) => match self.eval(inner, scope) {
+                Ok(_) => Ok(Cow::Owned(Value::Bool(true))),
+                Err(e) if e.over_budget => Err(e),
+                Err(_) => Ok(Cow::Owned(Value::Bool(false))),
+            },
             ExprKind::Conditional(cond, a, b) => {
                 let c = self.eval(cond, scope)?;
                 let flag = value::to_bool(&c).map_err(|m| {
@@ -253,7 +331,8 @@ impl<'a> Evaluator<'a> {
                     let rest = &steps[i + 1..];
                     let mut out = Vec::new();
                     for item in splat_items(current) {
-                        out.push(self.traverse(item, rest, scope)?.into_owned());
+                        self.spend(1, 0, &None)?;
+                        out.push(self.own(self.traverse(item, rest, scope)?, &None)?);
                     }
                     return Ok(Cow::Owned(Value::Array(out)));
                 }
@@ -265,7 +344,8 @@ impl<'a> Evaluator<'a> {
                     let attrs = &steps[i + 1..end];
                     let mut out = Vec::new();
                     for item in splat_items(current) {
-                        out.push(self.traverse(item, attrs, scope)?.into_owned());
+                        self.spend(1, 0, &None)?;
+                        out.push(self.own(self.traverse(item, attrs, scope)?, &None)?);
                     }
                     current = Cow::Owned(Value::Array(out));
                     i = end;
@@ -381,6 +461,8 @@ impl<'a> Evaluator<'a> {
         let mut list = Vec::new();
         let mut object = Map::new();
         for (key, item) in items {
+            // Every iteration costs, kept or not: a filter that drops everything still works.
+            self.spend(1, 0, &span)?;
             let mut locals: Vec<(&str, Cow<'_, Value>)> = Vec::with_capacity(2);
             if let Some(k) = &f.key_var {
                 locals.push((k.as_str(), Cow::Owned(key)));
@@ -395,7 +477,7 @@ impl<'a> Evaluator<'a> {
                     continue;
                 }
             }
-            let v = self.eval(&f.value, &child)?.into_owned();
+            let v = self.own(self.eval(&f.value, &child)?, &f.value.span)?;
             match &f.key {
                 None => list.push(v),
                 Some(key_expr) => {
@@ -403,6 +485,7 @@ impl<'a> Evaluator<'a> {
                     let k = value::to_string(&k).map_err(|m| {
                         EvalError::new(format!("Invalid object key: {m}"), key_expr.span.clone())
                     })?;
+                    self.spend(0, k.len() as u64, &key_expr.span)?;
                     if f.grouping {
                         if let Value::Array(group) =
                             object.entry(k).or_insert_with(|| Value::Array(Vec::new()))

@@ -24,7 +24,7 @@ pub(super) fn apply_strip(parts: &mut [Part], strips: &[(usize, bool, bool)]) {
 }
 
 impl Evaluator<'_> {
-    /// Renders template parts into `out`.
+    /// Renders template parts into `out`, charging the budget for every byte and iteration.
     pub(super) fn render_parts(
         &self,
         parts: &[Part],
@@ -33,15 +33,20 @@ impl Evaluator<'_> {
     ) -> Result<(), EvalError> {
         for part in parts {
             match part {
-                Part::Literal(text) => out.push_str(text),
+                Part::Literal(text) => {
+                    self.spend(0, text.len() as u64, &None)?;
+                    out.push_str(text);
+                }
                 Part::Interpolation(expr) => {
                     let value = self.eval(expr, scope)?;
-                    out.push_str(&value::to_string(&value).map_err(|m| {
+                    let text = value::to_string(&value).map_err(|m| {
                         EvalError::new(
                             format!("Invalid template interpolation value: {m}"),
                             expr.span.clone(),
                         )
-                    })?);
+                    })?;
+                    self.spend(0, text.len() as u64, &expr.span)?;
+                    out.push_str(&text);
                 }
                 Part::If(cond, then, otherwise) => {
                     let value = self.eval(cond, scope)?;
@@ -81,6 +86,7 @@ impl Evaluator<'_> {
                         }
                     };
                     for (key, item) in items {
+                        self.spend(1, 0, &collection.span)?;
                         let mut locals: Vec<(&str, Cow<'_, Value>)> = Vec::with_capacity(2);
                         if let Some(k) = key_var {
                             locals.push((k.as_str(), Cow::Owned(key)));

@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::{FnCtx, list_arg, number_arg, object_arg, string_arg};
-use crate::value::{self, equals, type_name};
+use crate::value::{self, type_name};
 
 /// The first argument that is neither null nor an empty string.
 pub(super) fn coalesce(_: &FnCtx<'_>, args: Vec<Value>) -> Result<Value, String> {
@@ -181,14 +181,13 @@ pub(super) fn zipmap(_: &FnCtx<'_>, args: Vec<Value>) -> Result<Value, String> {
     Ok(Value::Object(out))
 }
 
+/// Keeps the first of every group of equal values, in order; linear in the input's size.
 fn dedup(items: impl IntoIterator<Item = Value>) -> Vec<Value> {
-    let mut out: Vec<Value> = Vec::new();
-    for item in items {
-        if !out.iter().any(|o| equals(o, &item)) {
-            out.push(item);
-        }
-    }
-    out
+    let mut seen = std::collections::HashSet::new();
+    items
+        .into_iter()
+        .filter(|item| seen.insert(value::canonical_key(item)))
+        .collect()
 }
 
 pub(super) fn setunion(_: &FnCtx<'_>, args: Vec<Value>) -> Result<Value, String> {
@@ -203,13 +202,22 @@ pub(super) fn setintersection(_: &FnCtx<'_>, args: Vec<Value>) -> Result<Value, 
     let first = list_arg(&args, 0, "sets")?;
     let mut out = dedup(first.iter().cloned());
     for i in 1..args.len() {
-        let other = list_arg(&args, i, "sets")?;
-        out.retain(|v| other.iter().any(|o| equals(o, v)));
+        let other: std::collections::HashSet<String> = list_arg(&args, i, "sets")?
+            .iter()
+            .map(value::canonical_key)
+            .collect();
+        out.retain(|v| other.contains(&value::canonical_key(v)));
     }
     Ok(Value::Array(out))
 }
 
-pub(super) fn setproduct(_: &FnCtx<'_>, args: Vec<Value>) -> Result<Value, String> {
+pub(super) fn setproduct(ctx: &FnCtx<'_>, args: Vec<Value>) -> Result<Value, String> {
+    // The product's size is known up front: charge it before building anything.
+    let mut size: u64 = 1;
+    for i in 0..args.len() {
+        size = size.saturating_mul(list_arg(&args, i, "sets")?.len() as u64);
+    }
+    ctx.charge(size.saturating_mul(args.len() as u64 + 1), 0)?;
     let mut acc: Vec<Vec<Value>> = vec![Vec::new()];
     for i in 0..args.len() {
         let set = list_arg(&args, i, "sets")?;

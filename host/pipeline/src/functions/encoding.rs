@@ -17,7 +17,7 @@ pub(super) fn jsonencode(_: &FnCtx<'_>, args: Vec<Value>) -> Result<Value, Strin
 }
 
 /// CSV text → list of objects keyed by the header row.
-pub(super) fn csvdecode(_: &FnCtx<'_>, args: Vec<Value>) -> Result<Value, String> {
+pub(super) fn csvdecode(ctx: &FnCtx<'_>, args: Vec<Value>) -> Result<Value, String> {
     let text = string_arg(&args, 0, "str")?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
@@ -26,9 +26,12 @@ pub(super) fn csvdecode(_: &FnCtx<'_>, args: Vec<Value>) -> Result<Value, String
         .headers()
         .map_err(|e| format!("invalid CSV: {e}"))?
         .clone();
+    // Every row repeats the header names as keys: charge them as each row is built.
+    let header_bytes: u64 = headers.iter().map(|h| h.len() as u64).sum();
     let mut rows = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| format!("invalid CSV: {e}"))?;
+        ctx.charge(headers.len() as u64, header_bytes)?;
         let row: Map<String, Value> = headers
             .iter()
             .zip(record.iter())
@@ -62,8 +65,14 @@ pub(super) fn sha256(_: &FnCtx<'_>, args: Vec<Value>) -> Result<Value, String> {
 }
 
 /// A random UUID v4; a fresh one on every evaluation.
-pub(super) fn uuid(_: &FnCtx<'_>, _: Vec<Value>) -> Result<Value, String> {
-    Ok(Value::String(uuid::Uuid::new_v4().to_string()))
+pub(super) fn uuid(ctx: &FnCtx<'_>, _: Vec<Value>) -> Result<Value, String> {
+    use rand::Rng as _;
+    let bytes: [u8; 16] = ctx.rng.borrow_mut().random();
+    Ok(Value::String(
+        uuid::Builder::from_random_bytes(bytes)
+            .into_uuid()
+            .to_string(),
+    ))
 }
 
 #[cfg(test)]

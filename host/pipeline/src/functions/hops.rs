@@ -16,6 +16,9 @@ use crate::value::{self, type_name};
 pub(super) fn env(ctx: &FnCtx<'_>, args: Vec<Value>) -> Result<Value, String> {
     let name = string_arg(&args, 0, "name")?;
     let default = string_arg(&args, 1, "default")?;
+    if let crate::functions::EnvAccess::Refused(why) = ctx.env.access(&name) {
+        return Err(why);
+    }
     Ok(Value::String(ctx.env.var(&name).unwrap_or(default)))
 }
 
@@ -76,9 +79,14 @@ fn matchers(patterns: &[String]) -> Result<Vec<Option<GlobMatcher>>, String> {
         .collect()
 }
 
-fn glob_inputs(args: &[Value]) -> Result<(Vec<String>, Vec<Option<GlobMatcher>>), String> {
+fn glob_inputs(
+    ctx: &FnCtx<'_>,
+    args: &[Value],
+) -> Result<(Vec<String>, Vec<Option<GlobMatcher>>), String> {
     let values = strings_of(&args[0], "values")?;
     let patterns = strings_of(&args[1], "patterns")?;
+    // Compiling a pattern costs far more than a match: each counts as a thousand values.
+    ctx.charge((patterns.len() as u64).saturating_mul(1000), 0)?;
     Ok((values, matchers(&patterns)?))
 }
 
@@ -87,24 +95,27 @@ fn matches(value: &str, pattern: &Option<GlobMatcher>) -> bool {
 }
 
 /// `glob(values, patterns)`: true if any value matches any pattern.
-pub(super) fn glob(_: &FnCtx<'_>, args: Vec<Value>) -> Result<Value, String> {
-    let (values, patterns) = glob_inputs(&args)?;
-    Ok(Value::Bool(
-        values
-            .iter()
-            .any(|v| patterns.iter().any(|p| matches(v, p))),
-    ))
+pub(super) fn glob(ctx: &FnCtx<'_>, args: Vec<Value>) -> Result<Value, String> {
+    let (values, patterns) = glob_inputs(ctx, &args)?;
+    for v in &values {
+        ctx.charge(patterns.len() as u64, 0)?;
+        if patterns.iter().any(|p| matches(v, p)) {
+            return Ok(Value::Bool(true));
+        }
+    }
+    Ok(Value::Bool(false))
 }
 
 /// `xglob(values, patterns)`: true only if every value matches every pattern.
-pub(super) fn xglob(_: &FnCtx<'_>, args: Vec<Value>) -> Result<Value, String> {
-    let (values, patterns) = glob_inputs(&args)?;
-    Ok(Value::Bool(
-        !values.is_empty()
-            && values
-                .iter()
-                .all(|v| patterns.iter().all(|p| matches(v, p))),
-    ))
+pub(super) fn xglob(ctx: &FnCtx<'_>, args: Vec<Value>) -> Result<Value, String> {
+    let (values, patterns) = glob_inputs(ctx, &args)?;
+    for v in &values {
+        ctx.charge(patterns.len() as u64, 0)?;
+        if !patterns.iter().all(|p| matches(v, p)) {
+            return Ok(Value::Bool(false));
+        }
+    }
+    Ok(Value::Bool(!values.is_empty()))
 }
 
 fn bools(args: &[Value]) -> Result<Vec<bool>, String> {
@@ -143,11 +154,17 @@ const ADVERBS: &[&str] = &[
 
 /// Replaces `[calver]`, `[yyyy]`, `[yy]`, `[mm]`, `[m]`, `[dd]`, `[d]`, `[pet]`, `[adj]`, `[adv]`
 /// with local-time parts or random words; other `[x]` stay. An unterminated `[` is an error.
-pub(super) fn versiontmpl(_: &FnCtx<'_>, args: Vec<Value>) -> Result<Value, String> {
+pub(super) fn versiontmpl(ctx: &FnCtx<'_>, args: Vec<Value>) -> Result<Value, String> {
     let template = string_arg(&args, 0, "template")?;
-    let now = chrono::Local::now();
-    let mut rng = rand::rng();
-    let mut pick = |words: &[&str]| words.choose(&mut rng).copied().unwrap_or("hops").to_owned();
+    let now = ctx.now.with_timezone(&chrono::Local);
+    let mut rng = ctx.rng.borrow_mut();
+    let mut pick = |words: &[&str]| {
+        words
+            .choose(&mut *rng)
+            .copied()
+            .unwrap_or("hops")
+            .to_owned()
+    };
     let mut out = String::new();
     let mut rest = template.as_str();
     while let Some(open) = rest.find('[') {
@@ -225,6 +242,9 @@ pub(super) fn template(ctx: &FnCtx<'_>, args: Vec<Value>) -> Result<Value, Strin
     let autoescape = vars.get("autoescape") == Some(&Value::Bool(true));
     let mut env = minijinja::Environment::new();
     env.set_keep_trailing_newline(true);
+    // Loops in a template spend the evaluation's budget too: one unit of fuel per instruction.
+    let (elements, _) = ctx.budget.remaining();
+    env.set_fuel(Some(elements.clamp(1, 50_000_000)));
     env.set_auto_escape_callback(move |_| {
         if autoescape {
             minijinja::AutoEscape::Html

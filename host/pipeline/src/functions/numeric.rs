@@ -41,7 +41,7 @@ pub(super) fn min(_: &FnCtx<'_>, args: Vec<Value>) -> Result<Value, String> {
 }
 
 /// `range(limit)`, `range(start, limit)`, `range(start, limit, step)`.
-pub(super) fn range(_: &FnCtx<'_>, args: Vec<Value>) -> Result<Value, String> {
+pub(super) fn range(ctx: &FnCtx<'_>, args: Vec<Value>) -> Result<Value, String> {
     let n = numbers(&args)?;
     let (start, limit, step) = match n.as_slice() {
         [limit] => (0.0, *limit, 1.0),
@@ -59,6 +59,7 @@ pub(super) fn range(_: &FnCtx<'_>, args: Vec<Value>) -> Result<Value, String> {
     if count > 1024.0 * 1024.0 {
         return Err("more than 1048576 elements".to_owned());
     }
+    ctx.charge(count as u64, 0)?;
     (0..count as usize)
         .map(|i| number_from_f64(start + step * i as f64))
         .collect::<Result<Vec<_>, _>>()

@@ -39,15 +39,17 @@ pub(super) fn title(_: &FnCtx<'_>, args: Vec<Value>) -> Result<Value, String> {
     s(out)
 }
 
-pub(super) fn indent(_: &FnCtx<'_>, args: Vec<Value>) -> Result<Value, String> {
-    let n = number_arg(&args, 0, "spaces")?;
-    let pad = " ".repeat(n.max(0.0) as usize);
+pub(super) fn indent(ctx: &FnCtx<'_>, args: Vec<Value>) -> Result<Value, String> {
+    let n = number_arg(&args, 0, "spaces")?.max(0.0);
     let text = string_arg(&args, 1, "str")?;
+    let lines = text.matches('\n').count() as f64;
+    ctx.charge(0, (n * (lines + 1.0)).min(u64::MAX as f64) as u64)?;
+    let pad = " ".repeat(n as usize);
     s(text.replace('\n', &format!("\n{pad}")))
 }
 
 /// `join(separator, list...)`.
-pub(super) fn join(_: &FnCtx<'_>, args: Vec<Value>) -> Result<Value, String> {
+pub(super) fn join(ctx: &FnCtx<'_>, args: Vec<Value>) -> Result<Value, String> {
     let sep = string_arg(&args, 0, "separator")?;
     let mut parts = Vec::new();
     for i in 1..args.len() {
@@ -57,13 +59,23 @@ pub(super) fn join(_: &FnCtx<'_>, args: Vec<Value>) -> Result<Value, String> {
             );
         }
     }
+    let size = parts.iter().map(String::len).sum::<usize>() + sep.len() * parts.len();
+    ctx.charge(0, size as u64)?;
     s(parts.join(&sep))
 }
 
-pub(super) fn replace(_: &FnCtx<'_>, args: Vec<Value>) -> Result<Value, String> {
+pub(super) fn replace(ctx: &FnCtx<'_>, args: Vec<Value>) -> Result<Value, String> {
     let text = string_arg(&args, 0, "str")?;
     let find = string_arg(&args, 1, "substr")?;
     let with = string_arg(&args, 2, "replace")?;
+    // An empty `find` matches between every two characters: the output can be the input
+    // times the replacement, so it is charged before it is built.
+    let count = if find.is_empty() {
+        text.chars().count() + 1
+    } else {
+        text.matches(find.as_str()).count()
+    };
+    ctx.charge(0, (count as u64).saturating_mul(with.len() as u64))?;
     s(text.replace(&find, &with))
 }
 
@@ -72,10 +84,15 @@ fn compile_regex(pattern: &str) -> Result<regex::Regex, String> {
 }
 
 /// `regexreplace(str, pattern, replacement)`; `$1` refers to groups.
-pub(super) fn regexreplace(_: &FnCtx<'_>, args: Vec<Value>) -> Result<Value, String> {
+pub(super) fn regexreplace(ctx: &FnCtx<'_>, args: Vec<Value>) -> Result<Value, String> {
     let text = string_arg(&args, 0, "str")?;
     let re = compile_regex(&string_arg(&args, 1, "pattern")?)?;
     let with = string_arg(&args, 2, "replace")?;
+    // Each match costs the replacement, and each group reference in it up to the whole input.
+    let count = re.find_iter(&text).count() as u64;
+    let refs = with.matches('$').count() as u64;
+    let per_match = (with.len() as u64).saturating_add(refs.saturating_mul(text.len() as u64));
+    ctx.charge(0, count.saturating_mul(per_match))?;
     s(re.replace_all(&text, with.as_str()).into_owned())
 }
 
@@ -201,6 +218,10 @@ pub(super) fn endswith(_: &FnCtx<'_>, args: Vec<Value>) -> Result<Value, String>
     ))
 }
 
+/// The most digits `%.Nf` may ask for (more is never meaningful for an f64, and a huge `N`
+/// would allocate gigabytes).
+const MAX_PRECISION: usize = 100;
+
 /// `format(spec, values...)`: `%s`, `%d`, `%f` (with `.N` precision), `%t`, `%q`, `%v`, `%%`.
 pub(super) fn format(_: &FnCtx<'_>, args: Vec<Value>) -> Result<Value, String> {
     let spec = string_arg(&args, 0, "format")?;
@@ -221,6 +242,11 @@ pub(super) fn format(_: &FnCtx<'_>, args: Vec<Value>) -> Result<Value, String> {
                 chars.next();
             }
             precision = digits.parse::<usize>().ok();
+            if !digits.is_empty() && precision.is_none_or(|p| p > MAX_PRECISION) {
+                return Err(format!(
+                    "precision .{digits} in format {spec:?} is over the limit of {MAX_PRECISION} digits"
+                ));
+            }
         }
         let verb = chars
             .next()

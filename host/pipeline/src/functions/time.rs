@@ -1,14 +1,14 @@
 //! Time functions. Timestamps are RFC 3339 strings.
 
-use chrono::{DateTime, Datelike, FixedOffset, SecondsFormat, Timelike, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, SecondsFormat, Timelike};
 use serde_json::Value;
 
 use super::{FnCtx, string_arg};
 
-/// The current time in UTC, RFC 3339 (fresh on every evaluation).
-pub(super) fn timestamp(_: &FnCtx<'_>, _: Vec<Value>) -> Result<Value, String> {
+/// The evaluation's time (its context's clock) in UTC, RFC 3339.
+pub(super) fn timestamp(ctx: &FnCtx<'_>, _: Vec<Value>) -> Result<Value, String> {
     Ok(Value::String(
-        Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
+        ctx.now.to_rfc3339_opts(SecondsFormat::Secs, true),
     ))
 }
 

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use hops_pipeline::{Decisions, PipelineStatus, RunBundle, evaluate};
+use hops_pipeline::{Decisions, EvalContext, PipelineStatus, RunBundle, evaluate};
 use serde_json::{Value, json};
 
 use crate::set_of;
@@ -21,7 +21,8 @@ fn no_env() -> HashMap<String, String> {
 }
 
 fn run(set: &hops_pipeline::PipelineSet, bundle: &RunBundle) -> Decisions {
-    evaluate(set, bundle, &no_env()).unwrap()
+    let env = no_env();
+    evaluate(set, bundle, &EvalContext::new(&env)).unwrap()
 }
 
 fn calls(d: &Decisions) -> Vec<&str> {
@@ -123,7 +124,7 @@ on change_merged {
 
   call first_app_task {
     name   = "first_task"
-    inputs = { a = "b", from_env = env("HOPS_TEST_UNSET_VARIABLE", ""), source = event.source }
+    inputs = { a = "b", from_env = env("SPEC_TEST_UNSET_VARIABLE", ""), source = event.source }
   }
 
   call second_app_task {
@@ -465,7 +466,12 @@ fn bad_events_are_errors_not_panics() {
         json!(null),
     ] {
         assert!(
-            evaluate(&set, &RunBundle::new(event.clone()), &no_env()).is_err(),
+            evaluate(
+                &set,
+                &RunBundle::new(event.clone()),
+                &EvalContext::new(&no_env())
+            )
+            .is_err(),
             "{event}"
         );
     }

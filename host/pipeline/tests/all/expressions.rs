@@ -2,25 +2,28 @@
 
 use std::collections::HashMap;
 
-use hops_pipeline::expr::{Evaluator, Scope, compile};
+use std::time::{Duration, Instant};
+
+use hops_pipeline::expr::{EvalError, Evaluator, Scope, compile};
 use hops_pipeline::functions::{Files, FnCtx};
+use hops_pipeline::{EvalContext, EvalLimits};
 use serde_json::{Map, Value, json};
 
-fn eval_in(src: &str, vars: Value) -> Result<Value, String> {
-    let parsed = hcl_edit::parser::parse_expr(src).map_err(|e| e.to_string())?;
+fn eval_limited(src: &str, vars: Value, limits: EvalLimits) -> Result<Value, EvalError> {
+    let parsed = hcl_edit::parser::parse_expr(src).unwrap();
     let expr = compile(&parsed);
     let files = Files::new();
     let env: HashMap<String, String> = HashMap::new();
-    let ctx = FnCtx {
-        files: &files,
-        dir: Some(""),
-        env: &env,
-    };
+    let eval = EvalContext::new(&env).with_limits(limits);
+    let ctx = FnCtx::new(&files, Some(""), &eval, "test");
     let vars: Map<String, Value> = vars.as_object().cloned().unwrap_or_default();
     Evaluator::new(&ctx)
         .eval(&expr, &Scope::new(&vars))
         .map(|v| v.into_owned())
-        .map_err(|e| e.message)
+}
+
+fn eval_in(src: &str, vars: Value) -> Result<Value, String> {
+    eval_limited(src, vars, EvalLimits::default()).map_err(|e| e.message)
 }
 
 fn eval(src: &str) -> Value {
@@ -182,4 +185,97 @@ fn objects_and_expansion() {
         eval("{ a = 1, b = [true, null] }"),
         json!({"a": 1, "b": [true, null]})
     );
+}
+
+/// A list of `n` strings of `len` characters, as an event would carry it.
+fn big_event(n: usize, len: usize) -> Value {
+    let items: Vec<Value> = (0..n).map(|i| json!(format!("{i:0len$}"))).collect();
+    json!({"event": {"items": items}})
+}
+
+#[test]
+fn a_nested_for_over_a_big_list_runs_out_of_budget_quickly() {
+    // 5,000 × 5,000 elements: 25 million values, gigabytes if it were built.
+    let started = Instant::now();
+    let err = eval_limited(
+        "[for a in event.items: [for b in event.items: \"${a}${b}\"]]",
+        big_event(5_000, 40),
+        EvalLimits::default(),
+    )
+    .unwrap_err();
+    assert!(err.over_budget, "{err:?}");
+    assert!(
+        err.message.contains("evaluation budget exceeded") && err.message.contains("--eval-max"),
+        "{}",
+        err.message
+    );
+    assert!(err.span.is_some(), "the error points at the expression");
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+}
+
+#[test]
+fn try_and_can_do_not_swallow_a_spent_budget() {
+    let vars = big_event(2_000, 8);
+    let limits = EvalLimits {
+        max_elements: 100_000,
+        ..EvalLimits::default()
+    };
+    for src in [
+        "try([for a in event.items: [for b in event.items: b]], \"fallback\")",
+        "can([for a in event.items: [for b in event.items: b]])",
+        "[for a in event.items: try([for b in event.items: b], [])]",
+    ] {
+        let err = eval_limited(src, vars.clone(), limits).unwrap_err();
+        assert!(err.over_budget, "{src}: {err:?}");
+    }
+    // Ordinary errors are still swallowed.
+    assert_eq!(
+        eval_limited("try(event.missing, 1)", vars.clone(), limits).unwrap(),
+        json!(1)
+    );
+}
+
+#[test]
+fn functions_that_multiply_their_input_charge_before_building() {
+    let limits = EvalLimits {
+        max_bytes: 1 << 20,
+        ..EvalLimits::default()
+    };
+    let vars = json!({"event": {"s": "x".repeat(100_000)}});
+    for src in [
+        "replace(event.s, \"\", event.s)",
+        "regexreplace(event.s, \"x\", \"$0$0$0$0$0$0$0$0$0$0$0$0$0$0$0$0\")",
+        "indent(100000, replace(event.s, \"x\", \"\\n\"))",
+        "join(event.s, split(\"\", event.s))",
+        "setproduct(range(1000), range(1000), range(1000))",
+        "format(\"%.99999999f\", 1)",
+    ] {
+        let err = eval_limited(src, vars.clone(), limits).unwrap_err();
+        assert!(
+            err.over_budget || err.message.contains("over the limit"),
+            "{src}: {err:?}"
+        );
+    }
+}
+
+#[test]
+fn set_functions_are_linear() {
+    let items: Vec<Value> = (0..40_000).map(|i| json!(i % 20_000)).collect();
+    let vars = json!({"event": {"a": items, "b": (10_000..50_000).collect::<Vec<_>>()}});
+    let started = Instant::now();
+    let set = eval_in("toset(event.a)", vars.clone()).unwrap();
+    assert_eq!(set.as_array().unwrap().len(), 20_000);
+    let union = eval_in("setunion(event.a, event.b)", vars.clone()).unwrap();
+    assert_eq!(union.as_array().unwrap().len(), 50_000);
+    let common = eval_in("setintersection(event.a, event.b)", vars).unwrap();
+    assert_eq!(common.as_array().unwrap().len(), 10_000);
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    // Numbers are compared by value, as `==` does.
+    assert_eq!(eval("toset([1, 1.0, \"1\"])"), json!([1, "1"]));
+}
+
+#[test]
+fn can_without_an_argument_names_its_arity() {
+    let err = eval_in("can()", json!({})).unwrap_err();
+    assert!(err.contains("can takes exactly 1 argument"), "{err}");
 }

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use hops_pipeline::{PipelineSet, RunBundle, evaluate};
+use hops_pipeline::{EvalContext, PipelineSet, RunBundle, evaluate};
 use proptest::prelude::*;
 use serde_json::json;
 
@@ -41,6 +41,7 @@ fn exercise(text: Vec<u8>) {
     .into();
     let set = PipelineSet::from_files(files);
     let env: HashMap<String, String> = HashMap::new();
+    let env = EvalContext::new(&env);
     for on in &set.ons {
         let (event, action) = on.label.split_once('_').unwrap_or((&on.label, ""));
         let ev = json!({"n": 1, "s": "fix/x", "hops": {"event": event, "action": action}});

@@ -140,6 +140,7 @@ pub fn request(
         inputs: inputs.to_string(),
         attempt: 1,
         timeout,
+        depth: 0,
     }
 }
 
