@@ -162,9 +162,12 @@ pub struct CallView {
     /// Why it is not running yet, e.g. `app slack: no worker serves it`.
     #[serde(default)]
     pub waiting_for: Option<String>,
-    /// How many attempts were made (with `retry`).
+    /// How many attempts were made (with `retry`, or after a lost host).
     #[serde(default)]
     pub attempts: Option<u32>,
+    /// How each earlier attempt ended (`host lost during attempt 1`, a retry the app asked for).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub previous_attempts: Vec<String>,
 }
 
 /// One pipeline (`on` block) of a run.
@@ -323,6 +326,7 @@ mod tests {
             duration_ms: None,
             waiting_for: Some("app echo: no worker serves it".into()),
             attempts: None,
+            previous_attempts: Vec::new(),
         };
         let value = serde_json::to_value(&call).unwrap();
         assert_eq!(value["status"], "waiting");

@@ -37,6 +37,7 @@ mod host;
 mod listen;
 mod router;
 mod routes;
+mod server;
 #[cfg(feature = "test-support")]
 #[doc(hidden)]
 pub mod testing;
@@ -50,6 +51,7 @@ pub use dto::{
 };
 pub use error::{ApiError, ErrorBody, FieldErrors};
 pub use host::HostApi;
-pub use router::{router, serve};
+pub use router::router;
 pub use routes::events::IDEMPOTENCY_KEY;
 pub use routes::runs::{DEFAULT_RUNS_LIMIT, MAX_RUNS_LIMIT};
+pub use server::{ServeLimits, serve, serve_with};

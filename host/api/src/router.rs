@@ -1,6 +1,5 @@
 //! The axum [`Router`] with every route, its layers, and [`serve`].
 
-use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
@@ -82,27 +81,18 @@ pub fn router(api: Arc<dyn HostApi>, config: ApiConfig) -> Router {
                             "hops.api response"
                         );
                     },
+                )
+                // A 5xx is an answer, not a fault of the server: `/ready` says 503 while the
+                // host starts, and failing API requests log their own reason (ApiError).
+                .on_failure(
+                    |failure: tower_http::classify::ServerErrorsFailureClass,
+                     _latency: std::time::Duration,
+                     _span: &Span| {
+                        tracing::debug!(%failure, "hops.api response with a server error");
+                    },
                 ),
         )
         .with_state(state)
-}
-
-/// Serves `router` on `listener` until `shutdown` completes, then lets in-flight requests finish.
-///
-/// # Errors
-///
-/// Fails when accepting connections fails for good (the listener itself broke).
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    router: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    if let Ok(addr) = listener.local_addr() {
-        tracing::info!(%addr, "hops.api listening");
-    }
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
 }
 
 async fn not_found(uri: axum::http::Uri) -> impl IntoResponse {

@@ -177,6 +177,24 @@ impl LocalNats {
         Ok(())
     }
 
+    /// Kills the server with SIGKILL (no chance to flush anything: what a crash or an OOM kill
+    /// does) and waits for it to exit. [`LocalNats::start_again`] brings it back.
+    pub async fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill().await;
+            tracing::debug!(pid = ?self.pid, "nats-server killed");
+        }
+        self.pid = None;
+    }
+
+    /// Starts a stopped or killed server again on the same port and data directory.
+    pub async fn start_again(&mut self) -> Result<(), LocalNatsError> {
+        if self.child.is_some() {
+            return Ok(());
+        }
+        self.spawn().await
+    }
+
     /// Stops the server and starts it again on the same port and data directory.
     pub async fn restart(&mut self) -> Result<(), LocalNatsError> {
         self.stop().await?;

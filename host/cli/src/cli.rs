@@ -1,6 +1,7 @@
 //! Command-line arguments.
 
 pub mod host;
+pub mod limits;
 pub mod remote;
 
 use std::path::PathBuf;
@@ -51,6 +52,9 @@ pub struct ValidateArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+    /// What `env()` may read and the budget of load-time values, as the host would have them.
+    #[command(flatten)]
+    pub eval: limits::EvalArgs,
 }
 
 /// Output formats.

@@ -104,6 +104,25 @@ impl SourceEvent {
         Ok(SourceEvent { payload, meta })
     }
 
+    /// Marks the event as emitted during a call of run `parent`, `depth` emitted events away
+    /// from an outside event (`hops.parent`, `hops.depth`).
+    pub fn emitted_from(mut self, parent: &str, depth: u32) -> Self {
+        if let Some(Value::Object(hops)) = self.payload.get_mut("hops") {
+            hops.insert("parent".to_owned(), Value::String(parent.to_owned()));
+            hops.insert("depth".to_owned(), Value::from(depth));
+        }
+        self
+    }
+
+    /// How many emitted events led to this one (`hops.depth`; 0 for an outside event).
+    pub fn depth(&self) -> u32 {
+        self.payload
+            .get("hops")
+            .and_then(|h| h.get("depth"))
+            .and_then(Value::as_u64)
+            .map_or(0, |d| u32::try_from(d).unwrap_or(u32::MAX))
+    }
+
     /// The event's metadata.
     pub fn meta(&self) -> &EventMeta {
         &self.meta
@@ -201,5 +220,15 @@ mod tests {
         assert_ne!(ev.stable_run_id(Some("d1")), ev.stable_run_id(Some("d2")));
         assert_eq!(ev.stable_run_id(None), ev.stable_run_id(None));
         assert_ne!(SourceEvent::fresh_run_id(), SourceEvent::fresh_run_id());
+    }
+
+    #[test]
+    fn emitted_events_carry_their_parent_and_depth() {
+        let ev = SourceEvent::from_value(json!({"hops": {"event": "ping"}})).unwrap();
+        assert_eq!(ev.depth(), 0);
+        let child = ev.emitted_from("run-1", 3);
+        assert_eq!(child.depth(), 3);
+        assert_eq!(child.payload()["hops"]["parent"], "run-1");
+        assert_eq!(child.meta().event, "ping");
     }
 }

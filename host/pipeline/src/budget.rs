@@ -140,7 +140,7 @@ impl Budget {
         }
         let n = self.charges.get().wrapping_add(1);
         self.charges.set(n);
-        if n % CLOCK_EVERY == 0 {
+        if n.is_multiple_of(CLOCK_EVERY) {
             self.check_time()?;
         }
         Ok(())
@@ -204,11 +204,11 @@ impl Budget {
 
 /// `64 MiB`, `512 KiB`, `100 B`.
 pub fn format_bytes(n: u64) -> String {
-    if n >= 1 << 30 && n % (1 << 30) == 0 {
+    if n >= 1 << 30 && n.is_multiple_of(1 << 30) {
         format!("{} GiB", n >> 30)
-    } else if n >= 1 << 20 && n % (1 << 20) == 0 {
+    } else if n >= 1 << 20 && n.is_multiple_of(1 << 20) {
         format!("{} MiB", n >> 20)
-    } else if n >= 1 << 10 && n % (1 << 10) == 0 {
+    } else if n >= 1 << 10 && n.is_multiple_of(1 << 10) {
         format!("{} KiB", n >> 10)
     } else {
         format!("{n} B")
@@ -237,8 +237,9 @@ mod tests {
         let err = budget.charge(1, 0).unwrap_err();
         assert_eq!(err.limit, Limit::Elements);
         assert!(
-            err.to_string()
-                .contains("produced more than 10 values; raise the host's limit with --eval-max-elements"),
+            err.to_string().contains(
+                "produced more than 10 values; raise the host's limit with --eval-max-elements"
+            ),
             "{err}"
         );
         let budget = Budget::new(small());
@@ -266,9 +267,15 @@ mod tests {
             ..EvalLimits::default()
         });
         std::thread::sleep(Duration::from_millis(2));
-        let err = (0..CLOCK_EVERY).try_for_each(|_| budget.charge(0, 0)).unwrap_err();
+        let err = (0..CLOCK_EVERY)
+            .try_for_each(|_| budget.charge(0, 0))
+            .unwrap_err();
         assert_eq!(err.limit, Limit::Time);
-        assert!(Budget::unlimited().charge(u64::MAX - 1, u64::MAX - 1).is_ok());
+        assert!(
+            Budget::unlimited()
+                .charge(u64::MAX - 1, u64::MAX - 1)
+                .is_ok()
+        );
     }
 
     #[test]

@@ -75,10 +75,7 @@ impl PipelineEnv {
             if name.is_empty() {
                 continue;
             }
-            if !name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
-            {
+            if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
                 return Err(format!(
                     "--pipeline-env: {name:?} is not an environment variable name (letters, digits and _)"
                 ));
@@ -226,7 +223,9 @@ impl<'a> FnCtx<'a> {
     /// that fails with this error has spent the budget; the evaluator sees that on the budget
     /// itself, so `try` and `can` cannot swallow it.
     pub fn charge(&self, elements: u64, bytes: u64) -> Result<(), String> {
-        self.budget.charge(elements, bytes).map_err(|e| e.to_string())
+        self.budget
+            .charge(elements, bytes)
+            .map_err(|e| e.to_string())
     }
 }
 

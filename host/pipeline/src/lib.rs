@@ -26,9 +26,9 @@ pub use model::{
 mod bundle;
 mod evaluate;
 
+pub use budget::{EvalLimits, Exceeded, Limit};
 pub use bundle::RunBundle;
 pub use evaluate::{
     BundleError, Decisions, Dispatch, DoneDecision, PipelineState, PipelineStatus, evaluate,
 };
-pub use budget::{EvalLimits, Exceeded, Limit};
 pub use functions::{Env, EnvAccess, EvalContext, PIPELINE_ENV_PREFIX, PipelineEnv};

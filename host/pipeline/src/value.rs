@@ -127,7 +127,8 @@ pub fn canonical_key(value: &Value) -> String {
                 out.push('#');
                 // `equals` compares numbers as f64, so the key does too.
                 match n.as_f64() {
-                    Some(f) if f == 0.0 => out.push('0'),
+                    // 0.0 and -0.0 are equal.
+                    Some(0.0) => out.push('0'),
                     Some(f) => out.push_str(&format!("{:x}", f.to_bits())),
                     None => out.push_str(&n.to_string()),
                 }

@@ -89,7 +89,17 @@ mod tests {
         assert_eq!(settings.timeout, dispatch.timeout);
         assert_eq!(settings.retry, dispatch.retry);
         assert_eq!(settings.depth, 3);
-        assert!(encode(&Dispatch { timeout: None, retry: None, ..dispatch }, 0).is_empty());
+        assert!(
+            encode(
+                &Dispatch {
+                    timeout: None,
+                    retry: None,
+                    ..dispatch
+                },
+                0
+            )
+            .is_empty()
+        );
         assert_eq!(decode(None), CallSettings::default());
         assert_eq!(decode(Some(&HeaderMap::new())), CallSettings::default());
     }

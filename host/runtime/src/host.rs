@@ -114,6 +114,8 @@ pub struct HostConfig {
     pub api_addr: SocketAddr,
     /// API settings (token, body limit).
     pub api: ApiConfig,
+    /// What clients may take of the API server (timeouts, connections).
+    pub api_limits: hops_api::ServeLimits,
     /// Reload the pipelines when their files change.
     pub watch_pipelines: bool,
     /// Called after every pipeline (re)load with its diagnostics.
@@ -136,6 +138,7 @@ impl HostConfig {
             worker_consumer: WorkerConsumerOptions::default(),
             api_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             api: ApiConfig::default(),
+            api_limits: hops_api::ServeLimits::default(),
             watch_pipelines: true,
             on_reload: Arc::new(|_, _| {}),
             eval: EvalSettings::default(),
@@ -231,9 +234,16 @@ impl Host {
             api_addr = Some(listener.local_addr()?);
             let router = hops_api::router(services.clone(), config.api);
             let stop = cancel.child_token();
+            let limits = config.api_limits;
             tasks.spawn(async move {
                 if let Err(err) =
-                    hops_api::serve(listener, router, async move { stop.cancelled().await }).await
+                    hops_api::serve_with(
+                        listener,
+                        router,
+                        limits,
+                        async move { stop.cancelled().await },
+                    )
+                    .await
                 {
                     warn!(error = %err, "the API server stopped");
                 }

@@ -154,9 +154,10 @@ impl PipelineStore {
             )
         })?;
         let options = self.options.clone();
-        let set = tokio::task::spawn_blocking(move || PipelineSet::from_files_with(files, &options))
-            .await
-            .context("pipeline loader panicked")?;
+        let set =
+            tokio::task::spawn_blocking(move || PipelineSet::from_files_with(files, &options))
+                .await
+                .context("pipeline loader panicked")?;
         anyhow::ensure!(
             set.hash == hash,
             "pipeline version {} is corrupted: its files hash to {}",

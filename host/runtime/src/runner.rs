@@ -11,7 +11,7 @@ use chrono::Utc;
 use futures::StreamExt as _;
 use hops_bus::{Bus, BusConsumer, Channels, Delivery, RunnerConsumerOptions, SubjectKind};
 use hops_core::{EventMeta, ResultMessage};
-use hops_pipeline::{Decisions, PipelineStatus, evaluate};
+use hops_pipeline::{Decisions, DoneDecision, PipelineStatus, evaluate};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument as _, debug, info, warn};
@@ -19,6 +19,7 @@ use tracing::{Instrument as _, debug, info, warn};
 use crate::call_headers;
 use crate::evaluation::EvalSettings;
 use crate::pipelines::{PipelineStore, short};
+use crate::rate::{Admission, RunRate, RunRateLimit, refused_message};
 use crate::run_record::{RUN_MARKER, RunRecord};
 
 /// Runner settings.
@@ -30,6 +31,8 @@ pub struct RunnerOptions {
     pub consumer: RunnerConsumerOptions,
     /// Messages processed at once by this runner.
     pub concurrency: usize,
+    /// Runs one pipeline may start per second on this host.
+    pub run_rate: RunRateLimit,
 }
 
 impl Default for RunnerOptions {
@@ -38,6 +41,7 @@ impl Default for RunnerOptions {
             consumer_name: None,
             consumer: RunnerConsumerOptions::default(),
             concurrency: 256,
+            run_rate: RunRateLimit::default(),
         }
     }
 }
@@ -85,6 +89,7 @@ pub async fn run(
         max_deliver: u64::try_from(options.consumer.max_deliver).unwrap_or(u64::MAX),
         cache: RunCache::default(),
         eval,
+        rate: RunRate::new(options.run_rate),
     });
     let limit = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let mut failures = 0u32;
@@ -164,6 +169,7 @@ struct Runner {
     max_deliver: u64,
     cache: RunCache,
     eval: EvalSettings,
+    rate: RunRate,
 }
 
 /// Runs this runner has read, so a step reads only the messages that are new. Sequences only
@@ -273,6 +279,7 @@ impl Runner {
         if let Err(err) = EventMeta::of(event) {
             return Err(StepError::Fatal(format!("bad event: {err}")));
         }
+        let first_step = record.pin.is_none();
         let pin = match &record.pin {
             Some(pin) => pin.clone(),
             None => {
@@ -291,8 +298,11 @@ impl Runner {
             return Err(StepError::Fatal("the run has no event".to_owned()));
         };
         bundle.pin = Some(pin.clone());
-        let decisions = evaluate(&set, &bundle, &self.eval.context(run_id))
+        let mut decisions = evaluate(&set, &bundle, &self.eval.context(run_id))
             .map_err(|err| StepError::Fatal(err.to_string()))?;
+        if first_step {
+            self.limit_new_runs(&mut decisions);
+        }
         for diagnostic in &decisions.diagnostics {
             warn!(version = %short(&pin), "{}", diagnostic.summary);
         }
@@ -306,6 +316,36 @@ impl Runner {
             self.cache.keep(run_id, record);
         }
         Ok(())
+    }
+
+    /// Stops, on a run's first step, every pipeline that has started more runs than the rate
+    /// allows: its calls are dropped and it ends errored with the reason.
+    fn limit_new_runs(&self, decisions: &mut Decisions) {
+        let limit = self.rate.limit();
+        let mut refused = Vec::new();
+        for state in &decisions.pipelines {
+            if let Admission::Refused { warn } = self.rate.admit(&state.name) {
+                if warn {
+                    warn!(pipeline = %state.name, per_second = limit.per_second, burst = limit.burst, "pipeline {} starts runs faster than the limit; new runs are stopped", state.name);
+                }
+                refused.push(state.name.clone());
+            }
+        }
+        if refused.is_empty() {
+            return;
+        }
+        decisions.calls.retain(|c| !refused.contains(&c.on));
+        decisions.done.retain(|d| !refused.contains(&d.on));
+        for state in &mut decisions.pipelines {
+            if refused.contains(&state.name) {
+                state.status = PipelineStatus::Errored;
+                decisions.done.push(DoneDecision {
+                    on: state.name.clone(),
+                    errored: true,
+                    error: Some(refused_message(&state.name, limit)),
+                });
+            }
+        }
     }
 
     /// The run as it stood when the delivered message was stored: a prefix of its messages

@@ -84,6 +84,16 @@ pub fn run_view(
                     .and_then(|r| r.pointer("/hops/attempts"))
                     .and_then(Value::as_u64)
                     .and_then(|n| u32::try_from(n).ok()),
+                previous_attempts: result
+                    .and_then(|r| r.pointer("/hops/previous_attempts"))
+                    .and_then(Value::as_array)
+                    .map(|notes| {
+                        notes
+                            .iter()
+                            .filter_map(|n| n.as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
             }
         })
         .collect();

@@ -202,6 +202,18 @@ impl NatsServer {
         }
     }
 
+    /// Kills the server with SIGKILL, as a crash would.
+    pub async fn kill(&mut self) {
+        self.nats.kill().await;
+    }
+
+    /// Starts a stopped or killed server again on the same port and data.
+    pub async fn start_again(&mut self) {
+        if let Err(err) = self.nats.start_again().await {
+            panic!("cannot start nats-server again: {err}");
+        }
+    }
+
     /// Stops the server (cleanly, waiting for it to exit). Drop kills it otherwise.
     pub async fn stop(&mut self) {
         if let Err(err) = self.nats.stop().await {

@@ -102,12 +102,22 @@ impl LoadedApp {
         compiled: Arc<Compiled>,
         settings: AppSettings,
         sink: Option<Arc<dyn hops_core::EventSink>>,
+        limits: crate::registry::AppLimits,
     ) -> LoadedApp {
+        let masker = Arc::new(crate::mask::Masker::new(
+            settings
+                .secrets
+                .keys()
+                .filter_map(|key| settings.config.get(key))
+                .map(String::as_str),
+        ));
         let ctx = Arc::new(AppContext {
             name: Arc::from(name),
             version: compiled.version(),
             settings,
             sink,
+            masker,
+            limits,
         });
         LoadedApp {
             compiled,

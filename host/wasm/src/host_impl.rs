@@ -13,13 +13,15 @@ impl types::Host for HostState {}
 impl log::Host for HostState {
     async fn log(&mut self, level: Level, message: String) {
         let app = &*self.app.name;
+        let message = self.app.masker.text(&message);
+        let run = self.call.as_ref().map_or("", |c| c.run_id.as_str());
         // One target for everything apps say, so `HOPS_LOG=hops::app=debug` selects it.
         match level {
-            Level::Trace => tracing::trace!(target: "hops::app", app, "{message}"),
-            Level::Debug => tracing::debug!(target: "hops::app", app, "{message}"),
-            Level::Info => tracing::info!(target: "hops::app", app, "{message}"),
-            Level::Warn => tracing::warn!(target: "hops::app", app, "{message}"),
-            Level::Error => tracing::error!(target: "hops::app", app, "{message}"),
+            Level::Trace => tracing::trace!(target: "hops::app", app, run, "{message}"),
+            Level::Debug => tracing::debug!(target: "hops::app", app, run, "{message}"),
+            Level::Info => tracing::info!(target: "hops::app", app, run, "{message}"),
+            Level::Warn => tracing::warn!(target: "hops::app", app, run, "{message}"),
+            Level::Error => tracing::error!(target: "hops::app", app, run, "{message}"),
         }
     }
 }
@@ -44,10 +46,42 @@ impl events::Host for HostState {
                 "this host does not accept events (no event sink configured)".into(),
             ));
         };
-        let (source_event, dedup_key) = match to_source_event(&self.app.name, event) {
-            Ok(parts) => parts,
-            Err(message) => return Ok(Err(message)),
-        };
+        let limits = self.app.limits;
+        if self.emitted >= limits.max_emits {
+            tracing::warn!(app = %self.app.name, limit = limits.max_emits, "app emitted too many events in one invocation; refusing more");
+            return Ok(Err(format!(
+                "app {} may emit at most {} events per call, webhook or tick (the host's --max-emits); this one was refused",
+                self.app.name, limits.max_emits
+            )));
+        }
+        let (mut source_event, dedup_key) =
+            match to_source_event(&self.app.name, event, &self.app.masker) {
+                Ok(parts) => parts,
+                Err(message) => return Ok(Err(message)),
+            };
+        if let Some(call) = &self.call {
+            // An event emitted during a call starts a run one deeper than the call's run: a
+            // pipeline that keeps re-triggering itself is stopped at the depth limit.
+            let depth = call.depth.saturating_add(1);
+            if depth > limits.max_event_depth {
+                let pipeline = call.call_id.split('-').next().unwrap_or_default();
+                tracing::warn!(
+                    app = %self.app.name,
+                    pipeline,
+                    run_id = %call.run_id,
+                    depth,
+                    "event loop stopped: pipeline {pipeline} keeps triggering new runs through app {}",
+                    self.app.name
+                );
+                return Ok(Err(format!(
+                    "event refused: it would start a run {depth} events deep (run {} was itself started by an emitted event, {} deep); \
+                     runs that trigger each other are stopped at depth {} (the host's --max-event-depth). Is pipeline {pipeline} triggering itself?",
+                    call.run_id, call.depth, limits.max_event_depth
+                )));
+            }
+            source_event = source_event.emitted_from(&call.run_id, depth);
+        }
+        self.emitted += 1;
         // A dedup key makes redeliveries land in the same run; without one every emit is a
         // new run (two identical pings are two runs).
         let run_id = match &dedup_key {
@@ -77,9 +111,11 @@ impl events::Host for HostState {
 fn to_source_event(
     app: &str,
     event: WitSourceEvent,
+    masker: &crate::mask::Masker,
 ) -> Result<(SourceEvent, Option<String>), String> {
-    let payload: Value = serde_json::from_str(&event.payload)
+    let mut payload: Value = serde_json::from_str(&event.payload)
         .map_err(|e| format!("event payload is not valid JSON: {e}"))?;
+    masker.value(&mut payload);
     let Value::Object(mut payload) = payload else {
         return Err("event payload must be a JSON object".into());
     };
@@ -118,14 +154,21 @@ mod tests {
 
     #[test]
     fn builds_validated_source_events() {
-        let (ev, key) = to_source_event("hook", wit_event("push", r#"{"n": 1}"#)).unwrap();
+        let masker = crate::mask::Masker::new(["tok-123"]);
+        let (ev, key) = to_source_event(
+            "hook",
+            wit_event("push", r#"{"n": 1, "t": "tok-123"}"#),
+            &masker,
+        )
+        .unwrap();
+        assert_eq!(ev.payload()["t"], "***");
         assert_eq!(ev.meta().source, "hook");
         assert_eq!(ev.meta().action, "opened");
         assert_eq!(ev.payload()["n"], 1);
         assert_eq!(key.as_deref(), Some("d1"));
-        let err = to_source_event("hook", wit_event("", "{}")).unwrap_err();
+        let err = to_source_event("hook", wit_event("", "{}"), &masker).unwrap_err();
         assert!(err.contains("`hops.event` is empty"), "{err}");
-        let err = to_source_event("hook", wit_event("e", "[1]")).unwrap_err();
+        let err = to_source_event("hook", wit_event("e", "[1]"), &masker).unwrap_err();
         assert!(err.contains("JSON object"), "{err}");
     }
 }

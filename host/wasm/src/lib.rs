@@ -48,6 +48,7 @@ mod host_impl;
 mod inspect;
 mod listener;
 pub mod manifest;
+mod mask;
 mod outcome;
 mod registry;
 mod state;
@@ -61,7 +62,10 @@ pub use error::LoadError;
 pub use inspect::{Inspection, inspect, inspect_bytes};
 pub use listener::{ListenerHealth, RestartPolicy, WasmListener};
 pub use manifest::{Defaults, SettingsSummary};
-pub use registry::{AppInfo, AppStatus, EnvLookup, PluginRegistry, RegistryConfig, app_name_of};
+pub use mask::{MASK, Masker};
+pub use registry::{
+    AppInfo, AppLimits, AppStatus, EnvLookup, PluginRegistry, RegistryConfig, app_name_of,
+};
 pub use surface::{FileKind, World};
 pub use watch::WatchHandle;
 pub use worker::WasmWorker;

@@ -218,7 +218,7 @@ impl WasmListener {
             )));
         };
         let timeout = self.app.ctx.settings.timeout;
-        let mut store = new_store(&self.app, timeout);
+        let mut store = new_store(&self.app, timeout, None);
         let started = async {
             let instance = self.app.compiled.pre.instantiate_async(&mut store).await?;
             indices.load(&mut store, &instance)
@@ -255,6 +255,8 @@ impl WasmListener {
             )));
         };
         running.store.set_epoch_deadline(deadline_ticks(timeout));
+        // The emit limit counts per webhook and per tick.
+        running.store.data_mut().emitted = 0;
         let store = &mut running.store;
         let outcome = match op {
             Op::Webhook(request) => tokio::time::timeout(
@@ -280,7 +282,10 @@ impl WasmListener {
                 Ok(result)
             }
             // The guest reported an error: its instance is fine and stays.
-            Ok(Ok(Err(message))) => Err(ListenerError::Failed(format!("app {name}: {message}"))),
+            Ok(Ok(Err(message))) => Err(ListenerError::Failed(format!(
+                "app {name}: {}",
+                self.app.ctx.masker.text(&message)
+            ))),
             Ok(Err(err)) => {
                 let message = failure_message(&running.store, &err, timeout);
                 self.fail(&mut slot, message.clone());
@@ -319,15 +324,16 @@ impl Listener for WasmListener {
                 .collect(),
             body: request.body,
         };
+        let masker = &self.app.ctx.masker;
         match self.run(Op::Webhook(&request)).instrument(span).await? {
             OpResult::Webhook(response) => Ok(WebhookResponse {
                 status: response.status,
                 headers: response
                     .headers
                     .into_iter()
-                    .map(|h| (h.name, h.value))
+                    .map(|h| (h.name, masker.text(&h.value).into_owned()))
                     .collect(),
-                body: response.body,
+                body: masker.bytes(response.body),
             }),
             OpResult::Tick => Err(ListenerError::Failed(
                 "internal: tick result for a webhook".into(),

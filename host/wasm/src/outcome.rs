@@ -9,12 +9,35 @@ use crate::bindings::hops::app::types::Output;
 use crate::manifest::format_bytes;
 use crate::state::HostState;
 
-/// Why a guest run failed, worded for an errored result.
+/// A trap's backtrace holds at most this many frames (wasmtime's default); an out-of-bounds
+/// access whose full backtrace cycles through a handful of functions is taken for what it
+/// nearly always is then: a recursion that ran out of stack (a Rust guest's stack lives in its
+/// linear memory, so overflowing it reads below address 0).
+const RECURSION_FRAMES: usize = 16;
+/// At most this many distinct functions in such a backtrace.
+const RECURSION_CYCLE: usize = 3;
+
+/// Whether a trap's backtrace looks like a runaway recursion.
+fn recursing(err: &wasmtime::Error) -> bool {
+    let Some(bt) = err.downcast_ref::<wasmtime::WasmBacktrace>() else {
+        return false;
+    };
+    let frames = bt.frames();
+    let distinct: std::collections::HashSet<u32> = frames.iter().map(|f| f.func_index()).collect();
+    frames.len() >= RECURSION_FRAMES && distinct.len() <= RECURSION_CYCLE
+}
+
+/// Why a guest run failed, worded for an errored result (with the app's secrets masked).
 pub(crate) fn failure_message(
     store: &Store<HostState>,
     err: &wasmtime::Error,
     timeout: Duration,
 ) -> String {
+    let message = describe_failure(store, err, timeout);
+    store.data().app.masker.text(&message).into_owned()
+}
+
+fn describe_failure(store: &Store<HostState>, err: &wasmtime::Error, timeout: Duration) -> String {
     let state = store.data();
     let name = &*state.app.name;
     if state.limiter.hit {
@@ -30,6 +53,15 @@ pub(crate) fn failure_message(
     // The trap itself ("wasm `unreachable` instruction executed"), not the context chain
     // around it, which may carry a multi-line wasm backtrace.
     let cause = match err.downcast_ref::<Trap>() {
+        Some(Trap::StackOverflow) => {
+            "stack overflow: the app's call stack is exhausted (deep or endless recursion)"
+                .to_owned()
+        }
+        Some(Trap::MemoryOutOfBounds) if recursing(err) => {
+            "stack overflow: the app ran out of stack in a deep or endless recursion \
+             (its stack lives in linear memory, so wasm reports an out-of-bounds memory access)"
+                .to_owned()
+        }
         Some(trap) => trap.to_string(),
         None => err.root_cause().to_string(),
     };

@@ -23,6 +23,26 @@ use crate::worker::WasmWorker;
 /// Looks up a host environment variable (for `[secrets]`).
 pub type EnvLookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
+/// What the host lets any app do, whatever its toml says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppLimits {
+    /// Events one call, webhook or tick may emit.
+    pub max_emits: u32,
+    /// How deep a chain of runs started by emitted events may go (an outside event is depth
+    /// 0, an event emitted during one of its calls depth 1, …): a pipeline that triggers itself
+    /// is stopped here.
+    pub max_event_depth: u32,
+}
+
+impl Default for AppLimits {
+    fn default() -> Self {
+        AppLimits {
+            max_emits: 100,
+            max_event_depth: 8,
+        }
+    }
+}
+
 /// Where the apps live and how they run when their toml says nothing.
 #[derive(Clone)]
 pub struct RegistryConfig {
@@ -38,6 +58,8 @@ pub struct RegistryConfig {
     pub event_sink: Option<Arc<dyn EventSink>>,
     /// Resolves `[secrets]`: the host's environment unless replaced (tests).
     pub env: EnvLookup,
+    /// What every app may do at most.
+    pub limits: AppLimits,
 }
 
 impl RegistryConfig {
@@ -50,6 +72,7 @@ impl RegistryConfig {
             debounce: Duration::from_millis(150),
             event_sink: None,
             env: Arc::new(|name| std::env::var(name).ok()),
+            limits: AppLimits::default(),
         }
     }
 
@@ -341,6 +364,7 @@ impl PluginRegistry {
             compiled,
             settings,
             sink,
+            self.inner.config.limits,
         ));
         let world = app.compiled.world;
         let worker = world

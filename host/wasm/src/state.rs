@@ -12,14 +12,27 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::grants::GrantHooks;
 use crate::manifest::AppSettings;
+use crate::mask::Masker;
+use crate::registry::AppLimits;
 use crate::stdio::{Captured, LogStream};
 
-/// What every store of one app version shares: name, version, settings, the event sink.
+/// What every store of one app version shares: name, version, settings, the event sink, the
+/// masker of its secrets and the host's limits on what it may emit.
 pub(crate) struct AppContext {
     pub(crate) name: Arc<str>,
     pub(crate) version: String,
     pub(crate) settings: AppSettings,
     pub(crate) sink: Option<Arc<dyn EventSink>>,
+    pub(crate) masker: Arc<Masker>,
+    pub(crate) limits: AppLimits,
+}
+
+/// The call a worker store runs (listener stores have none).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CallScope {
+    pub(crate) run_id: String,
+    pub(crate) call_id: String,
+    pub(crate) depth: u32,
 }
 
 /// The `T` of every `Store<T>`.
@@ -31,11 +44,18 @@ pub(crate) struct HostState {
     table: ResourceTable,
     pub(crate) limiter: MemoryLimiter,
     pub(crate) stdio: Arc<Mutex<Captured>>,
+    /// The call being run, for workers.
+    pub(crate) call: Option<CallScope>,
+    /// Events emitted during the current call, webhook or tick.
+    pub(crate) emitted: u32,
 }
 
 impl HostState {
-    pub(crate) fn new(app: &Arc<AppContext>) -> HostState {
-        let stdio = Arc::new(Mutex::new(Captured::default()));
+    pub(crate) fn new(app: &Arc<AppContext>, call: Option<CallScope>) -> HostState {
+        let stdio = Arc::new(Mutex::new(Captured::new(
+            app.masker.clone(),
+            call.as_ref().map(|c| c.run_id.clone()),
+        )));
         // No args, no environment, no preopened directories, no sockets: an app reaches the
         // outside only through the hops:app imports and granted wasi:http hosts.
         let wasi = WasiCtx::builder()
@@ -53,6 +73,8 @@ impl HostState {
             limiter: MemoryLimiter::new(app.settings.memory),
             stdio,
             app: app.clone(),
+            call,
+            emitted: 0,
         }
     }
 

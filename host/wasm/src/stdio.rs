@@ -21,16 +21,29 @@ enum Which {
 }
 
 /// The partial lines of both streams and the last complete stderr line.
-#[derive(Default)]
 pub(crate) struct Captured {
     stdout: Vec<u8>,
     stderr: Vec<u8>,
     /// The last few stderr lines, for error messages: a Rust guest prints its panic message
     /// there just before it traps.
     recent_stderr: std::collections::VecDeque<String>,
+    /// The app's secrets, masked in every line.
+    masker: std::sync::Arc<crate::mask::Masker>,
+    /// The run of the call being served, named in every line (workers only).
+    run: Option<String>,
 }
 
 impl Captured {
+    pub(crate) fn new(masker: std::sync::Arc<crate::mask::Masker>, run: Option<String>) -> Self {
+        Captured {
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+            recent_stderr: std::collections::VecDeque::new(),
+            masker,
+            run,
+        }
+    }
+
     fn push(&mut self, which: Which, app: &str, bytes: &[u8]) {
         for &byte in bytes {
             if byte == b'\n' {
@@ -55,14 +68,17 @@ impl Captured {
     fn emit(&mut self, which: Which, app: &str) {
         let line = std::mem::take(self.buf(which));
         let text = String::from_utf8_lossy(&line);
-        let text = text.trim_end_matches('\r');
+        let text = self.masker.text(text.trim_end_matches('\r')).into_owned();
         if text.trim().is_empty() {
             return;
         }
+        let run = self.run.as_deref().unwrap_or("");
         match which {
-            Which::Stdout => tracing::info!(target: "hops::app", app, stream = "stdout", "{text}"),
+            Which::Stdout => {
+                tracing::info!(target: "hops::app", app, run, stream = "stdout", "{text}")
+            }
             Which::Stderr => {
-                tracing::warn!(target: "hops::app", app, stream = "stderr", "{text}");
+                tracing::warn!(target: "hops::app", app, run, stream = "stderr", "{text}");
                 // Rust's "note: run with `RUST_BACKTRACE=1`" says nothing about the failure.
                 if !text.starts_with("note: run with") {
                     if self.recent_stderr.len() == RECENT_STDERR {

@@ -13,7 +13,7 @@ use crate::app::LoadedApp;
 use crate::bindings::hops::app::types::{Call, CallError as WitCallError};
 use crate::engine::EPOCH_TICK;
 use crate::outcome::{failure_message, timeout_message, to_call_output};
-use crate::state::HostState;
+use crate::state::{CallScope, HostState};
 
 /// Backoff suggested when an instance cannot be created for a moment (pool exhausted).
 const BUSY_BACKOFF: Duration = Duration::from_secs(1);
@@ -55,7 +55,12 @@ impl WasmWorker {
             .await
             .map_err(|_| CallError::Reject(format!("app {name} is shutting down")))?;
         let timeout = call.timeout.unwrap_or(self.app.ctx.settings.timeout);
-        let mut store = new_store(&self.app, timeout);
+        let scope = CallScope {
+            run_id: call.run_id.clone(),
+            call_id: call.call_id.clone(),
+            depth: call.depth,
+        };
+        let mut store = new_store(&self.app, timeout, Some(scope));
         let wit_call = Call {
             app: call.app,
             handler: call.handler,
@@ -99,13 +104,32 @@ impl WasmWorker {
             }),
         };
         store.data().finish_stdio();
-        result
+        // Whatever the app says goes through its masker: a secret it was given never reaches
+        // a run record, whether it returned it or failed with it.
+        let masker = &self.app.ctx.masker;
+        match result {
+            Ok(mut output) => {
+                masker.output(&mut output);
+                Ok(output)
+            }
+            Err(CallError::Reject(message)) => {
+                Err(CallError::Reject(masker.text(&message).into_owned()))
+            }
+            Err(CallError::Retry { message, backoff }) => Err(CallError::Retry {
+                message: masker.text(&message).into_owned(),
+                backoff,
+            }),
+        }
     }
 }
 
 /// A store for one guest run: fresh state, memory cap, epoch deadline that traps.
-pub(crate) fn new_store(app: &LoadedApp, timeout: Duration) -> Store<HostState> {
-    let mut store = Store::new(app.engine.engine(), HostState::new(&app.ctx));
+pub(crate) fn new_store(
+    app: &LoadedApp,
+    timeout: Duration,
+    call: Option<CallScope>,
+) -> Store<HostState> {
+    let mut store = Store::new(app.engine.engine(), HostState::new(&app.ctx, call));
     store.limiter(|state| &mut state.limiter);
     store.set_epoch_deadline(deadline_ticks(timeout));
     store.epoch_deadline_trap();

@@ -12,9 +12,11 @@
 //! | `escape` | tries a file, an env var and an HTTP host it was not granted; reports each |
 //! | `fetch`  | GETs `inputs.url` and returns an HTTP-shaped result |
 //! | `config` | returns its config values |
-//! | `emit`   | emits `inputs` as a source event |
+//! | `emit`   | emits `inputs` as a source event (`inputs.times` times, default once) |
 //! | `log`    | logs `inputs.message` and prints it to stdout and stderr |
 //! | `count`  | bumps a static counter and grows a static heap buffer by 64 KiB; returns both, so a test sees whether a call starts from a fresh instance |
+//! | `big`    | returns a text body of `inputs.bytes` bytes (a large result) and logs one line per run |
+//! | `recurse`| recurses without end (a stack overflow) |
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -44,6 +46,8 @@ impl Worker for Echo {
                 ("emit", emit),
                 ("log", log),
                 ("count", count),
+                ("big", big),
+                ("recurse", recurse),
             ],
         )
     }
@@ -60,6 +64,7 @@ struct Params {
     url: Option<String>,
     path: Option<String>,
     env: Option<String>,
+    bytes: Option<usize>,
 }
 
 fn params(call: &Call) -> Result<Params> {
@@ -195,6 +200,12 @@ struct EmitInput {
     #[serde(default)]
     payload: serde_json::Map<String, serde_json::Value>,
     dedup_key: Option<String>,
+    #[serde(default = "once")]
+    times: u32,
+}
+
+fn once() -> u32 {
+    1
 }
 
 fn default_source() -> String {
@@ -208,7 +219,13 @@ fn emit(call: Call) -> Result<Output> {
     if let Some(key) = input.dedup_key {
         event = event.with_dedup_key(key);
     }
-    let emitted = events::emit(&event)?;
+    let mut last = None;
+    for _ in 0..input.times.max(1) {
+        last = Some(events::emit(&event)?);
+    }
+    let Some(emitted) = last else {
+        bail!("nothing was emitted");
+    };
     Output::json(&serde_json::json!({ "run_id": emitted.run_id, "duplicate": emitted.duplicate }))
 }
 
@@ -220,4 +237,23 @@ fn log(call: Call) -> Result<Output> {
     println!("stdout: {message}");
     eprintln!("stderr: {message}");
     Ok(Output::text(message))
+}
+
+fn big(call: Call) -> Result<Output> {
+    let bytes = params(&call)?.bytes.unwrap_or(1 << 20);
+    // One line per execution, so a test can count how often the call really ran.
+    log::info(format!("big: producing {bytes} bytes for {}", call.call_id));
+    Ok(Output::text("x".repeat(bytes)))
+}
+
+/// Recurses until the stack runs out; the frame is kept large and opaque to the optimizer.
+#[allow(unconditional_recursion)]
+fn depth(n: u64) -> u64 {
+    let frame = std::hint::black_box([n; 32]);
+    std::hint::black_box(depth(frame[0] + 1)) + frame[31]
+}
+
+fn recurse(_call: Call) -> Result<Output> {
+    let reached = depth(0);
+    Output::json(&serde_json::json!({ "reached": reached }))
 }

@@ -94,12 +94,22 @@ impl std::fmt::Display for Failure {
 fn transport_error(plan: &Plan, failure: Failure, attempts: u32) -> hops_sdk::Error {
     match failure {
         Failure::GaveUp(message) => hops_sdk::anyhow!(message),
-        Failure::Http(HttpError::Denied(_)) => hops_sdk::anyhow!(
-            "request to {} denied: the http app has no grant for host {}; add it to \
-             allowed-hosts in http.toml",
-            redact(&plan.url),
-            authority(&plan.url)
-        ),
+        // The refused URL is the one the host denied, which after a redirect is not the one
+        // the inputs gave.
+        Failure::Http(HttpError::Denied(denied)) => {
+            let refused = Url::parse(&denied).unwrap_or_else(|_| plan.url.clone());
+            let via = if refused.as_str() == plan.url.as_str() {
+                String::new()
+            } else {
+                format!(" (redirected from {})", redact(&plan.url))
+            };
+            hops_sdk::anyhow!(
+                "request to {}{via} denied: the http app has no grant for host {}; add it to \
+                 allowed-hosts in http.toml",
+                redact(&refused),
+                authority(&refused)
+            )
+        }
         Failure::Http(e) => hops_sdk::anyhow!(
             "request failed: {} {}: {e} ({})",
             plan.method,

@@ -59,6 +59,19 @@ pub struct Plan {
     pub timeout: Duration,
 }
 
+impl Plan {
+    /// Adds header `name` unless the inputs already set it (in any case).
+    pub fn add_header_unless_set(&mut self, name: &str, value: &str) {
+        if !self
+            .headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name))
+        {
+            self.headers.push((name.to_owned(), value.to_owned()));
+        }
+    }
+}
+
 /// Parses and validates the call's inputs.
 ///
 /// # Errors

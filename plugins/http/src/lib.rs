@@ -20,7 +20,9 @@
 //! `status_code`, `headers`, `body`, `json` (when the response is JSON) and `url` (after
 //! redirects). A 429/5xx still there after the last attempt errors the call with a message
 //! that carries the status code and the start of the body. The app reaches only the hosts
-//! its `http.toml` grants (`allowed-hosts`).
+//! its `http.toml` grants (`allowed-hosts`). Every request carries
+//! `Idempotency-Key: <run id>/<call id>` (unless the inputs set one), the same on every retry
+//! and redelivery of the call.
 
 mod client;
 mod input;
@@ -39,7 +41,13 @@ impl Worker for Http {
 hops_sdk::export_worker!(Http);
 
 fn send(call: Call) -> Result<Output> {
-    let plan = input::plan(&call.inputs)?;
+    let mut plan = input::plan(&call.inputs)?;
+    // The same key on every attempt and every redelivery of this call, so a server that
+    // honours it applies a POST once even when the call runs again after a lost host.
+    plan.add_header_unless_set(
+        "Idempotency-Key",
+        &format!("{}/{}", call.run_id, call.call_id),
+    );
     let done = client::execute(&plan)?;
     Ok(output::output(&done))
 }

@@ -162,5 +162,6 @@ fn call(
         duration_ms: finished.then_some(12),
         waiting_for: None,
         attempts: finished.then_some(1),
+        previous_attempts: Vec::new(),
     }
 }

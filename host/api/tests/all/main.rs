@@ -6,6 +6,7 @@ mod auth;
 mod client;
 mod events;
 mod health;
+mod limits;
 mod listen;
 mod runs;
 mod support;

@@ -111,18 +111,21 @@ fn publish_pairs(bus: &Bus, a: &str, b: &str) -> Vec<(String, String)> {
     ]
 }
 
-/// Rebuilds the raw subject of a message from its parsed form.
+/// Rebuilds the raw subject of a message from its parsed form (and checks the builders agree).
 fn subject_of(bus: &Bus, m: &hops_bus::RunMessage) -> String {
     let s = bus.subjects();
     let run = &m.subject.run_id;
-    match &m.subject.kind {
+    let built = match &m.subject.kind {
         SubjectKind::Event => s.event(run),
         SubjectKind::Pin => s.pin(run),
         SubjectKind::Result { call } => s.result(run, call),
         SubjectKind::Done { on } => s.done(run, on),
+        SubjectKind::Attempt { call, attempt } => s.attempt(run, call, *attempt),
         SubjectKind::Request { call, app, handler } => s.request(run, call, app, handler),
     }
-    .unwrap()
+    .unwrap();
+    assert_eq!(built, s.render(&m.subject));
+    built
 }
 
 #[tokio::test]

@@ -39,6 +39,12 @@ pub struct UpArgs {
     /// The API's address and token.
     #[command(flatten)]
     pub api: ServeApiArgs,
+    /// Pipeline evaluation.
+    #[command(flatten)]
+    pub eval: super::limits::EvalArgs,
+    /// Limits.
+    #[command(flatten)]
+    pub limits: super::limits::LimitArgs,
 }
 
 /// `hops start`: production mode against an existing NATS.
@@ -65,6 +71,12 @@ pub struct StartArgs {
     /// The API's address and token.
     #[command(flatten)]
     pub api: ServeApiArgs,
+    /// Pipeline evaluation.
+    #[command(flatten)]
+    pub eval: super::limits::EvalArgs,
+    /// Limits.
+    #[command(flatten)]
+    pub limits: super::limits::LimitArgs,
 }
 
 /// How to reach and authenticate to NATS.

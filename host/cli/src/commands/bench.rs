@@ -212,6 +212,7 @@ async fn measure(args: &BenchArgs, url: &str, work: &Path) -> anyhow::Result<Val
     };
     config.workers = workers;
     config.watch_pipelines = false;
+    config.runner.run_rate = hops_runtime::RunRateLimit::UNLIMITED;
     let host = Host::start(config).await?;
 
     let done = Arc::new(Completions::default());

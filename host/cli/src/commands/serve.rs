@@ -10,10 +10,13 @@ use hops_api::ApiConfig;
 use hops_bus::{Bus, BusConfig, redact_url};
 use hops_core::{EventSink, Listeners, Workers};
 use hops_pipeline::PipelineSet;
-use hops_runtime::{BusEvents, Host, HostConfig, PluginListing, ReloadHook, Roles};
+use hops_runtime::{
+    BusEvents, EvalSettings, Host, HostConfig, PluginListing, ReloadHook, Roles, RunnerOptions,
+};
 use hops_wasm::{EngineConfig, PluginRegistry, RegistryConfig, WasmEngine};
 
 use crate::cli::host::ServeApiArgs;
+use crate::cli::limits::LimitArgs;
 use crate::output;
 
 /// What to run.
@@ -30,6 +33,10 @@ pub struct ServeSpec {
     pub roles: Roles,
     /// Where the API listens and the token it requires.
     pub api: ServeApiArgs,
+    /// What pipelines may read and spend.
+    pub eval: EvalSettings,
+    /// Limits on runaway work and clients.
+    pub limits: LimitArgs,
 }
 
 /// Sets up logging: `HOPS_LOG` (e.g. `info`, `hops_runtime=debug`), warnings by default.
@@ -67,12 +74,10 @@ pub async fn serve(spec: ServeSpec) -> anyhow::Result<ExitCode> {
             None => EngineConfig::default(),
         };
         let engine = WasmEngine::new(&engine_config).context("starting the WebAssembly engine")?;
-        let registry = PluginRegistry::new(
-            engine,
-            RegistryConfig::new(dir).event_sink(Arc::clone(&sink)),
-            workers.clone(),
-            listeners.clone(),
-        );
+        let mut registry_config = RegistryConfig::new(dir).event_sink(Arc::clone(&sink));
+        registry_config.limits = spec.limits.app_limits();
+        let registry =
+            PluginRegistry::new(engine, registry_config, workers.clone(), listeners.clone());
         let apps = registry.load_all().await?;
         for app in &apps {
             match &app.status {
@@ -106,6 +111,12 @@ pub async fn serve(spec: ServeSpec) -> anyhow::Result<ExitCode> {
         ..ApiConfig::default()
     };
     config.on_reload = print_reloads();
+    config.eval = spec.eval;
+    config.api_limits = spec.limits.serve_limits();
+    config.runner = RunnerOptions {
+        run_rate: spec.limits.run_rate(),
+        ..RunnerOptions::default()
+    };
     let host = Host::start(config).await?;
     match host.api_addr() {
         Some(addr) => eprintln!(

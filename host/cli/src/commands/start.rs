@@ -15,7 +15,8 @@ pub async fn run(args: StartArgs) -> anyhow::Result<ExitCode> {
         .roles
         .parse()
         .map_err(|e: String| anyhow::anyhow!("--roles: {e}"))?;
-    let bus = bus_config(&args.nats_url, &args.nats)?;
+    let mut bus = bus_config(&args.nats_url, &args.nats)?;
+    args.limits.apply_to(&mut bus);
     let spec = ServeSpec {
         pipelines: args.dir,
         plugins: args.plugins,
@@ -23,6 +24,8 @@ pub async fn run(args: StartArgs) -> anyhow::Result<ExitCode> {
         bus,
         roles,
         api: args.api,
+        eval: args.eval.settings()?,
+        limits: args.limits,
     };
     serve(spec).await
 }

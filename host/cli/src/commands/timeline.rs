@@ -249,6 +249,7 @@ mod tests {
             duration_ms: None,
             waiting_for: Some("app slack: no worker serves it".into()),
             attempts: None,
+            previous_attempts: Vec::new(),
         }
     }
 

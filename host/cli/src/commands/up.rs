@@ -13,6 +13,8 @@ use crate::cli::host::UpArgs;
 /// Runs local mode until Ctrl-C or SIGTERM; the nats-server child always stops with it.
 pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
     init_logging();
+    // Flags are checked before anything starts.
+    args.eval.settings()?;
     anyhow::ensure!(
         args.dir.is_dir(),
         "{} is not a directory: pass the project directory holding your .hops files",
@@ -41,13 +43,18 @@ pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
             url
         }
     };
+    let eval = args.eval.settings()?;
+    let mut bus = BusConfig::new(url);
+    args.limits.apply_to(&mut bus);
     let spec = ServeSpec {
         pipelines: dir.clone(),
         plugins: Some(args.plugins.clone().unwrap_or_else(|| dir.join("plugins"))),
         data_dir: Some(data),
-        bus: BusConfig::new(url),
+        bus,
         roles: Roles::ALL,
         api: args.api.clone(),
+        eval,
+        limits: args.limits.clone(),
     };
     let outcome = serve(spec).await;
     if let Some(mut nats) = local

@@ -10,7 +10,8 @@ use crate::output;
 
 /// Exit codes: 0 valid (warnings allowed), 1 any error, 2 the directory cannot be read.
 pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
-    let set = match PipelineSet::load_dir(&args.dir) {
+    let options = args.eval.settings()?.load_options();
+    let set = match PipelineSet::load_dir_with(&args.dir, &options) {
         Ok(set) => set,
         Err(err) => {
             match args.format {

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::http::Http;
 use crate::up::{HOPS, Up};
 
 const SECRET: &str = "s3cret-for-tests";
@@ -62,82 +63,6 @@ fn project() -> tempfile::TempDir {
     )
     .unwrap();
     dir
-}
-
-struct Http {
-    runtime: tokio::runtime::Runtime,
-    client: reqwest::Client,
-    api: String,
-}
-
-impl Http {
-    fn new(api: &str) -> Http {
-        Http {
-            runtime: tokio::runtime::Runtime::new().unwrap(),
-            client: reqwest::Client::new(),
-            api: api.to_owned(),
-        }
-    }
-
-    fn post(&self, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
-        self.runtime.block_on(async {
-            let mut request = self
-                .client
-                .post(format!("{}{path}", self.api))
-                .body(body.to_owned());
-            for (k, v) in headers {
-                request = request.header(*k, *v);
-            }
-            let response = request.send().await.unwrap();
-            (response.status().as_u16(), response.text().await.unwrap())
-        })
-    }
-
-    fn get_text(&self, path: &str) -> String {
-        self.runtime.block_on(async {
-            let response = self
-                .client
-                .get(format!("{}{path}", self.api))
-                .send()
-                .await
-                .unwrap();
-            response.text().await.unwrap()
-        })
-    }
-
-    fn get_json(&self, path: &str) -> Value {
-        self.runtime.block_on(async {
-            let response = self
-                .client
-                .get(format!("{}{path}", self.api))
-                .send()
-                .await
-                .unwrap();
-            response.json().await.unwrap()
-        })
-    }
-
-    fn wait_run(&self, run_id: &str) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let view = self.get_json(&format!("/api/runs/{run_id}"));
-            if view["status"] == "completed" || view["status"] == "errored" {
-                return view;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "run {run_id} did not finish: {view:#}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn run_count(&self) -> usize {
-        self.get_json("/api/runs?limit=100")
-            .as_array()
-            .unwrap()
-            .len()
-    }
 }
 
 fn webhook(http: &Http, delivery: &str, body: &str, signature: &str) -> (u16, String) {

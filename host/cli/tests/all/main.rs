@@ -4,6 +4,8 @@
 
 mod apps;
 mod bench;
+mod hardening;
+mod http;
 mod remote;
 mod up;
 mod validate;

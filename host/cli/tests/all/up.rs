@@ -146,6 +146,22 @@ impl Up {
         self.log.lock().unwrap().clone()
     }
 
+    /// The host's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The URL of the nats-server `hops up` started (from its start-up line).
+    pub fn nats_url(&self) -> String {
+        let log = self.log();
+        let line = log
+            .lines()
+            .find(|l| l.contains("nats-server (pid"))
+            .unwrap_or_else(|| panic!("no nats-server line in the log:\n{log}"));
+        let start = line.find("nats://").unwrap();
+        line[start..].split_whitespace().next().unwrap().to_owned()
+    }
+
     pub fn wait_for(&self, what: &str, check: impl Fn(&Up) -> bool) {
         let deadline = Instant::now() + Duration::from_secs(60);
         while !check(self) {

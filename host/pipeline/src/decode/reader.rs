@@ -212,7 +212,8 @@ pub(crate) fn expr(attr: &Attribute, ctx: &mut Ctx<'_>) -> Expr {
             format!("The value of `{key}` nests {depth} levels deep; the limit is {max}."),
             attr.value.span(),
         )
-        .help = "split it into simpler expressions (a call's result can feed the next call)".to_owned();
+        .help =
+            "split it into simpler expressions (a call's result can feed the next call)".to_owned();
         return Expr::literal(Value::Null);
     }
     check_env_names(&compiled, ctx);
@@ -269,7 +270,12 @@ pub(crate) fn static_value(
     let compiled = expr(attr, ctx);
     let dir = ctx.dir().to_owned();
     let eval = EvalContext::new(&*ctx.options.env).with_limits(ctx.options.limits);
-    let fn_ctx = FnCtx::new(ctx.files, block_scope.then_some(dir.as_str()), &eval, "load");
+    let fn_ctx = FnCtx::new(
+        ctx.files,
+        block_scope.then_some(dir.as_str()),
+        &eval,
+        "load",
+    );
     match Evaluator::new(&fn_ctx).eval(&compiled, &Scope::empty()) {
         Ok(v) => Some(v.into_owned()),
         Err(e) => {

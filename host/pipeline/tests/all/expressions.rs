@@ -210,7 +210,11 @@ fn a_nested_for_over_a_big_list_runs_out_of_budget_quickly() {
         err.message
     );
     assert!(err.span.is_some(), "the error points at the expression");
-    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
@@ -269,7 +273,11 @@ fn set_functions_are_linear() {
     assert_eq!(union.as_array().unwrap().len(), 50_000);
     let common = eval_in("setintersection(event.a, event.b)", vars).unwrap();
     assert_eq!(common.as_array().unwrap().len(), 10_000);
-    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
     // Numbers are compared by value, as `==` does.
     assert_eq!(eval("toset([1, 1.0, \"1\"])"), json!([1, "1"]));
 }

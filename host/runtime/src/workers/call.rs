@@ -228,7 +228,10 @@ impl AppLoop {
             });
         }
         if out.iter().any(|n| n.starts_with("host lost")) {
-            warn!(attempt, "running a call again: the host of an earlier attempt was lost");
+            warn!(
+                attempt,
+                "running a call again: the host of an earlier attempt was lost"
+            );
         }
         out
     }

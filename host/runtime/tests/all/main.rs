@@ -7,5 +7,6 @@ mod harness;
 
 mod bad_input;
 mod e2e;
+mod limits;
 mod resilience;
 mod schedules;

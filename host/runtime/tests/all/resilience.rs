@@ -277,3 +277,107 @@ async fn nats_restarted_mid_run_the_run_completes() {
     assert!(count("slow-nap") <= 2);
     host.shutdown(Duration::from_secs(5)).await;
 }
+
+/// The production worker timings (short ack wait kept alive by in-progress acks).
+fn production_worker_timing(config: &mut HostConfig) {
+    config.worker_consumer = hops_bus::WorkerConsumerOptions::default();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_on_a_killed_host_runs_again_within_seconds_as_attempt_2() {
+    hops_testutil::init_tracing();
+    let nats = NatsServer::start().await;
+    let dir = fixture("resilience");
+    let log = CallLog::default();
+    let watcher = observer(&nats.url(), dir.path()).await;
+    let run = kill_during_the_nap(
+        nats.url(),
+        dir.path(),
+        &log,
+        &watcher,
+        production_worker_timing,
+    )
+    .await;
+    let killed = std::time::Instant::now();
+    let mut config = config(
+        connect(&nats.url()).await,
+        dir.path(),
+        workers(&["tools"], &log),
+    );
+    production_worker_timing(&mut config);
+    let second = Host::start(config).await.unwrap();
+    eventually(WAIT, "the interrupted call to run again", async || {
+        log.of_run(&run)
+            .iter()
+            .any(|h| h.call == "slow-nap" && h.attempt == 2)
+    })
+    .await;
+    let again = killed.elapsed();
+    assert!(
+        again < Duration::from_secs(10),
+        "the call of a dead host runs again after the short ack wait, not a minute later: {again:?}"
+    );
+    let view = wait_run(&watcher, &run, WAIT).await;
+    assert_eq!(view.status, RunStatus::Completed, "{view:#?}");
+    let nap = view.calls.iter().find(|c| c.name == "nap").unwrap();
+    assert_eq!(nap.attempts, Some(2), "{nap:#?}");
+    assert_eq!(nap.previous_attempts.len(), 1, "{nap:#?}");
+    assert!(
+        nap.previous_attempts[0].starts_with("host lost during attempt 1"),
+        "{nap:#?}"
+    );
+    let naps = log
+        .of_run(&run)
+        .iter()
+        .filter(|h| h.call == "slow-nap")
+        .count();
+    assert_eq!(naps, 2, "once on the dead host, once after");
+    second.shutdown(Duration::from_secs(5)).await;
+    watcher.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nats_killed_during_a_stream_of_calls_every_call_runs_once() {
+    hops_testutil::init_tracing();
+    let mut nats = NatsServer::start().await;
+    let dir = fixture("chain");
+    let log = CallLog::default();
+    let host = start_host(&nats.url(), dir.path(), &["tools"], &log).await;
+    let mut runs = Vec::new();
+    for n in 0..200 {
+        runs.push(
+            send(
+                &host,
+                json!({"n": n, "hops": {"source": "t", "event": "chain"}}),
+            )
+            .await,
+        );
+    }
+    // Kill the server (file storage, no chance to write what it holds) while calls complete:
+    // acks it had not written are lost, so deliveries come back for calls already done.
+    eventually(WAIT, "calls to be under way", async || {
+        log.all().len() >= 60
+    })
+    .await;
+    nats.kill().await;
+    let during = log.all().len();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    nats.start_again().await;
+    for run in &runs {
+        let view = wait_run(&host, run, Duration::from_secs(90)).await;
+        assert_eq!(view.status, RunStatus::Completed, "{view:#?}");
+    }
+    let handled = log.all();
+    let mut seen = std::collections::HashMap::new();
+    for h in &handled {
+        *seen.entry((h.run_id.clone(), h.call.clone())).or_insert(0) += 1;
+    }
+    let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(
+        twice.is_empty(),
+        "{} calls ran more than once ({during} had run when the server died): {twice:?}",
+        twice.len()
+    );
+    assert_eq!(seen.len(), 600, "every call of the 200 runs ran");
+    host.shutdown(Duration::from_secs(5)).await;
+}

@@ -218,6 +218,8 @@ async fn a_request_is_shaped_from_inputs_and_a_json_response_is_parsed() {
     assert_eq!(seen[0].line, "POST /tickets?a=1&n=2&notify=true");
     assert_eq!(seen[0].header("content-type"), Some("application/json"));
     assert_eq!(seen[0].header("authorization"), Some("Bearer x"));
+    // The same key for every attempt and redelivery of the call: `<run>/<call>`.
+    assert_eq!(seen[0].header("idempotency-key"), Some("run-1/on-call"));
     let sent: serde_json::Value = serde_json::from_slice(&seen[0].body).unwrap();
     assert_eq!(sent, json!({"title": "Deploy", "priority": 2}));
     assert_eq!(seen[1].line, "GET /missing");
@@ -375,5 +377,36 @@ async fn hosts_outside_the_grant_are_refused_without_a_request() {
     assert!(
         message.starts_with("invalid input: `url` is required"),
         "{message}"
+    );
+}
+
+#[tokio::test]
+async fn a_redirect_to_an_ungranted_host_names_the_refused_host() {
+    let other = Scripted::start(vec![reply("200 OK", &[], "should not be reached")]);
+    let granted = Scripted::start(vec![reply(
+        "302 Found",
+        &[("Location", &other.url("/elsewhere"))],
+        "",
+    )]);
+    let h = Harness::new(&[("http", Some(&grant(&[granted.port])))]).await;
+    let message = reject_message(
+        h.call(
+            "http",
+            "do",
+            json!({"url": granted.url("/start"), "retries": 0}),
+        )
+        .await,
+    );
+    assert!(
+        message.contains(&format!("no grant for host 127.0.0.1:{}", other.port)),
+        "the refused host is named: {message}"
+    );
+    assert!(
+        message.contains(&format!("redirected from {}", granted.url("/start"))),
+        "{message}"
+    );
+    assert!(
+        other.seen().is_empty(),
+        "nothing reaches the ungranted host"
     );
 }

@@ -8,6 +8,7 @@ mod cache;
 mod calls;
 mod github_app;
 mod grants;
+mod hardening;
 mod harness;
 mod hot;
 mod http_app;

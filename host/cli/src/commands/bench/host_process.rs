@@ -86,6 +86,8 @@ impl HostProcess {
             .arg(paths.plugins)
             .arg("--data-dir")
             .arg(paths.data)
+            // The bench floods one pipeline on purpose.
+            .args(["--max-runs-per-second", "0"])
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)

@@ -1,0 +1,263 @@
+//! Hostile input against a real `hops up`: an expression bomb, a result too big for a NATS
+//! message, a secret an app echoes, and a pipeline that keeps re-triggering itself — each must
+//! cost its own run at most, never the host.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::http::Http;
+use crate::up::Up;
+
+/// A project with `main.hops` holding `pipelines` and the echo app (with `echo_toml`).
+fn project(pipelines: &str, echo_toml: Option<&str>) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("p")).unwrap();
+    std::fs::write(dir.path().join("p/main.hops"), pipelines).unwrap();
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    std::fs::copy(hops_test_plugins::ECHO, plugins.join("echo.wasm")).unwrap();
+    if let Some(toml) = echo_toml {
+        std::fs::write(plugins.join("echo.toml"), toml).unwrap();
+    }
+    dir
+}
+
+fn pid_alive(up: &Up) -> bool {
+    Path::new(&format!("/proc/{}", up.pid())).exists()
+}
+
+const BOMB: &str = r#"
+on bomb {
+  call echo_echo {
+    inputs = { pairs = [for a in event.items : [for b in event.items : "${a}-${b}"]] }
+  }
+}
+
+on calm {
+  call echo_echo {
+    inputs = { ok = true }
+  }
+}
+"#;
+
+#[test]
+fn an_expression_bomb_errors_its_own_run_and_the_host_lives_on() {
+    let dir = project(BOMB, None);
+    let up = Up::start(dir.path());
+    let pid = up.pid();
+    let http = Http::new(&up.api);
+    // 5,000 strings of 40 characters: a 200 KB event asking for 25 million pairs.
+    let items: Vec<String> = (0..5_000).map(|i| format!("{i:040}")).collect();
+    let bomb = http.send_event(&json!({"items": items, "hops": {"source": "t", "event": "bomb"}}));
+    let calm = http.send_event(&json!({"hops": {"source": "t", "event": "calm"}}));
+
+    let view = http.wait_run(&calm);
+    assert_eq!(view["status"], "completed", "{view:#}");
+    let view = http.wait_run(&bomb);
+    assert_eq!(view["status"], "errored", "{view:#}");
+    let error = view["error"].as_str().unwrap_or_default();
+    assert!(error.contains("evaluation budget exceeded"), "{error}");
+    assert!(error.contains("--eval-max"), "the limit is named: {error}");
+
+    // Reading the errored run is cheap: it is shown from what was recorded.
+    let started = Instant::now();
+    let again = http.get_json(&format!("/api/runs/{bomb}"));
+    assert_eq!(again["status"], "errored");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    let shown = up.hops(&["runs", "show", &bomb]);
+    assert!(shown.status.success(), "{shown:?}");
+
+    assert!(
+        pid_alive(&up) && up.pid() == pid,
+        "the host process survived"
+    );
+    let log = up.log();
+    assert!(!log.contains("memory allocation"), "{log}");
+    // Start-up (`/ready` answering 503 until the host is ready) logs nothing at ERROR.
+    assert!(!log.contains("ERROR"), "{log}");
+    up.terminate();
+}
+
+const BIG: &str = r#"
+on big {
+  call echo_big {
+    inputs = { bytes = event.bytes }
+  }
+}
+"#;
+
+#[test]
+fn a_result_over_the_message_size_is_stored_once_and_one_over_the_cap_errors_once() {
+    let dir = project(BIG, Some("memory = \"256 MiB\"\n"));
+    let up = Up::start_with(
+        dir.path(),
+        &[("HOPS_MAX_PAYLOAD", "8MiB"), ("HOPS_LOG", "info")],
+    );
+    let http = Http::new(&up.api);
+
+    let five = 5 << 20;
+    let run = http.send_event(&json!({"bytes": five, "hops": {"source": "t", "event": "big"}}));
+    let view = http.wait_run(&run);
+    assert_eq!(view["status"], "completed", "{}", short(&view));
+    let call = &view["calls"][0];
+    assert_eq!(
+        call["result"].as_str().map(str::len),
+        Some(five),
+        "the whole body is shown"
+    );
+    assert_eq!(call["attempts"], Value::Null, "one attempt");
+
+    let ten = 10 << 20;
+    let run = http.send_event(&json!({"bytes": ten, "hops": {"source": "t", "event": "big"}}));
+    let view = http.wait_run(&run);
+    assert_eq!(view["status"], "errored", "{}", short(&view));
+    let error = view["calls"][0]["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        error.contains("returned a result of 10.") && error.contains("MB, over the 8.0 MB limit"),
+        "{error}"
+    );
+    let log = up.log();
+    let ran = |bytes: usize| {
+        log.matches(&format!("big: producing {bytes} bytes"))
+            .count()
+    };
+    assert_eq!(
+        (ran(five), ran(ten)),
+        (1, 1),
+        "each call ran once; log:\n{log}"
+    );
+    up.terminate();
+}
+
+const SECRETS: &str = r#"
+on peek {
+  call echo_config {
+    name = "config"
+  }
+  call echo_fail {
+    name   = "fail"
+    if     = config.completed
+    inputs = { message = "the token was ${config.json.token}" }
+  }
+}
+"#;
+
+const SECRET: &str = "sup3r-s3cret-value";
+
+#[test]
+fn a_secret_an_app_returns_never_reaches_the_run_record_the_api_or_the_log() {
+    let dir = project(SECRETS, Some("[secrets]\ntoken = \"MY_APP_SECRET\"\n"));
+    let up = Up::start_with(
+        dir.path(),
+        &[("MY_APP_SECRET", SECRET), ("HOPS_LOG", "debug")],
+    );
+    let http = Http::new(&up.api);
+    let run = http.send_event(&json!({"hops": {"source": "t", "event": "peek"}}));
+    let view = http.wait_run(&run);
+    let text = view.to_string();
+    assert!(!text.contains(SECRET), "API answer: {text}");
+    assert_eq!(view["calls"][0]["result"]["token"], "***", "{text}");
+    assert!(text.contains("the token was ***"), "{text}");
+    let shown = up.hops(&["runs", "show", &run, "--json"]);
+    assert!(!String::from_utf8_lossy(&shown.stdout).contains(SECRET));
+    let dry = up.hops(&["replay", &run, "--dry-run"]);
+    assert!(!String::from_utf8_lossy(&dry.stdout).contains(SECRET));
+    // Not in the stream either: every message the run left.
+    let raw = up.hops(&["runs", "show", &run, "--json"]);
+    assert!(raw.status.success());
+    let stored = stream_bytes(&up);
+    assert!(!stored.is_empty());
+    assert!(
+        !stored.windows(SECRET.len()).any(|w| w == SECRET.as_bytes()),
+        "the secret is in the stream"
+    );
+    let log = up.terminate();
+    assert!(!log.contains(SECRET), "the secret is in the log:\n{log}");
+}
+
+/// Every stored message of the host's stream, concatenated (read with a NATS client).
+fn stream_bytes(up: &Up) -> Vec<u8> {
+    let url = up.nats_url();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async move {
+        let client = async_nats::connect(url).await.unwrap();
+        let js = async_nats::jetstream::new(client);
+        let stream = js.get_stream("HOPS").await.unwrap();
+        let last = stream.cached_info().state.last_sequence;
+        let mut out = Vec::new();
+        for seq in 1..=last {
+            if let Ok(message) = stream.get_raw_message(seq).await {
+                out.extend_from_slice(&message.payload);
+                out.push(b'\n');
+            }
+        }
+        out
+    })
+}
+
+const LOOP: &str = r#"
+on again {
+  name = "again"
+  call echo_emit {
+    name   = "retrigger"
+    inputs = { event = "again" }
+  }
+}
+"#;
+
+#[test]
+fn a_pipeline_that_triggers_itself_is_stopped_with_a_clear_message() {
+    let dir = project(LOOP, None);
+    let up = Up::start_with(dir.path(), &[("HOPS_LOG", "warn")]);
+    let http = Http::new(&up.api);
+    http.send_event(&json!({"hops": {"source": "t", "event": "again"}}));
+    // Depth 0 … 8: nine runs, the last one's emit refused.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let errored = loop {
+        let runs = http.get_json("/api/runs?limit=50");
+        let runs = runs.as_array().unwrap().clone();
+        if let Some(run) = runs.iter().find(|r| r["status"] == "errored") {
+            break run.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the loop was not stopped: {runs:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let view = http.wait_run(errored["run_id"].as_str().unwrap());
+    let error = view["calls"][0]["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(error.contains("stopped at depth 8"), "{error}");
+    assert!(
+        error.contains("Is pipeline again triggering itself?"),
+        "{error}"
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    let runs = http.get_json("/api/runs?limit=50");
+    assert_eq!(runs.as_array().unwrap().len(), 9, "no run after the stop");
+    let log = up.terminate();
+    assert!(log.contains("event loop stopped"), "{log}");
+}
+
+/// The run view without its (possibly huge) results, for assertion messages.
+fn short(view: &Value) -> String {
+    let mut view = view.clone();
+    if let Some(calls) = view["calls"].as_array_mut() {
+        for call in calls {
+            call["result"] = json!("…");
+        }
+    }
+    format!("{view:#}")
+}
