@@ -186,13 +186,13 @@ impl ApiClient {
         self.call(request, &path).await
     }
 
-    /// `GET /api/plugins`, as the host reports it.
+    /// `GET /api/apps`, as the host reports it.
     ///
     /// # Errors
     ///
     /// A transport or status error.
-    pub async fn plugins(&self) -> Result<Value, ClientError> {
-        let path = ["api", "plugins"];
+    pub async fn apps(&self) -> Result<Value, ClientError> {
+        let path = ["api", "apps"];
         self.call(self.request(Method::GET, &path), &path).await
     }
 

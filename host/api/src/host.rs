@@ -36,8 +36,8 @@ pub trait HostApi: Send + Sync + 'static {
     /// dispatched.
     async fn replay(&self, run_id: &str, dry_run: bool) -> Result<ReplayOutcome, ApiError>;
 
-    /// Plugin listing (its shape is owned by the wasm layer; passed through as JSON).
-    async fn plugins(&self) -> Result<Value, ApiError>;
+    /// App listing (its shape is owned by the wasm layer; passed through as JSON).
+    async fn apps(&self) -> Result<Value, ApiError>;
 
     /// A webhook for listener app `app` (`/listen/<app>/<path>`).
     async fn webhook(

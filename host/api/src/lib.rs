@@ -14,7 +14,7 @@
 //! | `GET /api/runs?limit=N` | [`RunSummary`] list (default 20, max 500) |
 //! | `GET /api/runs/{id}` | [`RunView`] |
 //! | `POST /api/runs/{id}/replay?dry_run=…` | [`ReplayOutcome`] |
-//! | `GET /api/plugins` | the plugin listing |
+//! | `GET /api/apps` | the app listing (also at `/api/plugins`) |
 //! | `ANY /listen/{app}/…` | the listener's answer, passed through |
 //!
 //! Errors are `{"message": …, "errors": {field: [problem]}}` with 400/401/404/413/500/503.

@@ -26,7 +26,7 @@ pub(crate) struct AppState {
 ///
 /// Routes: `GET|HEAD /health`, `GET /ready`, `POST /api/events`, `GET /api/tasks`,
 /// `POST /api/tasks/{name}/runs`, `GET /api/runs`, `GET /api/runs/{id}`,
-/// `POST /api/runs/{id}/replay`, `GET /api/plugins`, and any method on `/listen/{app}/...`.
+/// `POST /api/runs/{id}/replay`, `GET /api/apps` (also `/api/plugins`), and any method on `/listen/{app}/...`.
 /// `/api/*` requires the bearer token when [`ApiConfig::token`] is set.
 pub fn router(api: Arc<dyn HostApi>, config: ApiConfig) -> Router {
     let body_limit = config.body_limit;
@@ -41,7 +41,9 @@ pub fn router(api: Arc<dyn HostApi>, config: ApiConfig) -> Router {
         .route("/api/runs", get(routes::runs::list))
         .route("/api/runs/{id}", get(routes::runs::show))
         .route("/api/runs/{id}/replay", post(routes::runs::replay))
-        .route("/api/plugins", get(routes::plugins::list))
+        .route("/api/apps", get(routes::apps::list))
+        // The name of earlier versions, kept for old clients.
+        .route("/api/plugins", get(routes::apps::list))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_auth,

@@ -2,7 +2,7 @@
 
 pub(crate) mod events;
 pub(crate) mod health;
-pub(crate) mod plugins;
+pub(crate) mod apps;
 pub(crate) mod runs;
 pub(crate) mod tasks;
 

@@ -6,6 +6,7 @@
 //! <acct>.<topic>.notify.<run>.<call slug>                    call result
 //! <acct>.<topic>.notify.<run>.<on slug>.done                 pipeline done marker
 //! <acct>.<topic>.notify.<run>.<call slug>.attempt.<n>        why attempt n of a call did not finish
+//! <acct>.<topic>.notify.<run>.<call slug>.wait               a call to an app nobody served yet
 //! <acct>.<topic>.request.<run>.<call slug>.<app>.<handler>   call request
 //! ```
 
@@ -49,6 +50,12 @@ pub enum SubjectKind {
         call: String,
         /// The attempt (1-based).
         attempt: u32,
+    },
+    /// `notify.<run>.<call>.wait`: the call went to an app no worker served when it was
+    /// dispatched; the runner watches it until a worker takes it or its wait runs out.
+    Wait {
+        /// Call slug.
+        call: String,
     },
     /// `request.<run>.<call>.<app>.<handler>`: a call request.
     Request {
@@ -187,6 +194,13 @@ impl Subjects {
         ))
     }
 
+    /// `<acct>.<topic>.notify.<run>.<call slug>.wait` (a call waiting for its app).
+    pub fn wait(&self, run_id: &str, call_slug: &str) -> Result<String, SubjectError> {
+        validate_run_id(run_id)?;
+        validate_token("call slug", call_slug)?;
+        Ok(format!("{}.notify.{run_id}.{call_slug}.wait", self.prefix))
+    }
+
     /// The subject a parsed subject came from (the inverse of [`Subjects::parse`]).
     pub fn render(&self, parsed: &ParsedSubject) -> String {
         let run = &parsed.run_id;
@@ -199,6 +213,7 @@ impl Subjects {
             SubjectKind::Attempt { call, attempt } => {
                 format!("{prefix}.notify.{run}.{call}.attempt.{attempt}")
             }
+            SubjectKind::Wait { call } => format!("{prefix}.notify.{run}.{call}.wait"),
             SubjectKind::Request { call, app, handler } => {
                 format!("{prefix}.request.{run}.{call}.{app}.{handler}")
             }
@@ -276,6 +291,9 @@ impl Subjects {
             ("notify", [on, "done"]) => SubjectKind::Done {
                 on: token("pipeline slug", on)?,
             },
+            ("notify", [call, "wait"]) => SubjectKind::Wait {
+                call: token("call slug", call)?,
+            },
             ("notify", [call, "attempt", n]) => SubjectKind::Attempt {
                 call: token("call slug", call)?,
                 attempt: n
@@ -284,7 +302,7 @@ impl Subjects {
             },
             ("notify", _) => {
                 return Err(malformed(
-                    "a notify subject has 5 tokens, 6 ending in .done, or 7 ending in .attempt.<n>",
+                    "a notify subject has 5 tokens, 6 ending in .done or .wait, or 7 ending in .attempt.<n>",
                 ));
             }
             ("request", [call, app, handler]) => SubjectKind::Request {

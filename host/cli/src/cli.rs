@@ -52,6 +52,17 @@ pub struct ValidateArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+    /// Also check calls against the apps of this plugins directory: a call to an app it does
+    /// not hold, or to a handler the app's toml does not declare, gets a warning.
+    #[arg(long, value_name = "DIR")]
+    pub plugins: Option<PathBuf>,
+    /// The original engine's way to name the directory (`-H DIR`); deprecated, give it as
+    /// the first argument instead.
+    #[arg(short = 'H', long = "hops", value_name = "DIR", hide_short_help = true)]
+    pub hops: Option<PathBuf>,
+    /// The original engine's pretty JSON output; deprecated, use `--format json`.
+    #[arg(long, hide_short_help = true)]
+    pub pretty: bool,
     /// What `env()` may read and the budget of load-time values, as the host would have them.
     #[command(flatten)]
     pub eval: limits::EvalArgs,

@@ -9,7 +9,13 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
+/// Apps every host has without a `.wasm` (native workers and host-provided apps).
+pub(crate) fn builtin_apps() -> &'static [&'static str] {
+    &[]
+}
+
 fn main() -> ExitCode {
+    quiet_on_broken_pipe();
     let cli = cli::Cli::parse();
     match commands::run(cli) {
         Ok(code) => code,
@@ -18,4 +24,22 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// `hops runs show … | head`: when the reader goes away, stop quietly instead of panicking
+/// with "failed printing to stdout: Broken pipe" (Rust ignores SIGPIPE, so `println!` fails).
+fn quiet_on_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.contains("Broken pipe") || message.contains("os error 32") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
 }

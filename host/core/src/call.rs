@@ -49,6 +49,9 @@ pub struct CallOutput {
     pub headers: BTreeMap<String, String>,
     /// Final URL after redirects, if any.
     pub url: Option<String>,
+    /// What the host wants whoever reads the result to know about how it was made (e.g. it
+    /// was served by an app's previous version because the new one failed to load).
+    pub notes: Vec<String>,
 }
 
 impl CallOutput {

@@ -56,6 +56,9 @@ pub struct ResultMeta {
     /// the app asked for); empty for a call that took one attempt.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub previous_attempts: Vec<String>,
+    /// The host's notes on how the result was made ([`CallOutput::notes`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl ResultMessage {
@@ -78,6 +81,7 @@ impl ResultMessage {
                     error: None,
                     attempts: None,
                     previous_attempts: Vec::new(),
+                    notes: output.notes.clone(),
                 },
                 json: output.json.clone(),
                 status_code: output.status_code,
@@ -101,6 +105,7 @@ impl ResultMessage {
                 error: Some(message.to_owned()),
                 attempts: None,
                 previous_attempts: Vec::new(),
+                notes: Vec::new(),
             },
             json: None,
             status_code: None,
@@ -126,6 +131,7 @@ impl ResultMessage {
                 },
                 attempts: None,
                 previous_attempts: Vec::new(),
+                notes: Vec::new(),
             },
             json: Some(serde_json::Value::Bool(!errored)),
             status_code: None,

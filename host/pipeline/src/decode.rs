@@ -2,6 +2,7 @@
 
 mod blocks;
 mod checks;
+mod heredoc;
 mod reader;
 
 use std::collections::BTreeMap;
@@ -13,23 +14,40 @@ use crate::functions::{Env, Files, PipelineEnv};
 use crate::load::LoadedFiles;
 use crate::model::{Manifest, PipelineSet};
 
+/// The apps that can serve calls (a plugins directory, or what a host runs), so calls to an
+/// app nothing serves — or to a handler an app does not have — are warned about at load.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KnownApps {
+    /// Where the list comes from, for messages (`the plugins directory plugins/`).
+    pub source: String,
+    /// App name → its handlers, when the app declares them.
+    pub apps: BTreeMap<String, Option<Vec<String>>>,
+}
+
+/// Reads the current [`KnownApps`] (apps come and go while a host runs).
+pub type AppsProvider = Arc<dyn Fn() -> KnownApps + Send + Sync>;
+
 /// How pipelines are loaded and checked: the environment `env()` sees (load-time values use
-/// it, and literal names it hides or refuses are reported), and the budget of every load-time
-/// evaluation.
+/// it, and literal names it hides or refuses are reported), the budget of every load-time
+/// evaluation, and the apps calls can go to.
 #[derive(Clone)]
 pub struct LoadOptions {
     /// What `env()` may read.
     pub env: Arc<dyn Env>,
     /// Budget of each load-time evaluation; its `max_depth` bounds every expression.
     pub limits: EvalLimits,
+    /// The apps that can serve calls; `None` checks nothing.
+    pub apps: Option<AppsProvider>,
 }
 
 impl Default for LoadOptions {
-    /// The default pipeline environment (`HOPS_PIPELINE_*` only) and the default limits.
+    /// The default pipeline environment (`HOPS_PIPELINE_*` only), the default limits, and no
+    /// app checks.
     fn default() -> Self {
         LoadOptions {
             env: Arc::new(PipelineEnv::new()),
             limits: EvalLimits::default(),
+            apps: None,
         }
     }
 }
@@ -104,7 +122,15 @@ impl PipelineSet {
                     continue;
                 };
                 let src = SourceFile::new(path.clone(), text);
-                match hcl_edit::parser::parse_body(text) {
+                let text = match heredoc::normalize(text) {
+                    Ok(text) => text,
+                    Err(unterminated) => {
+                        diags.push(unterminated_heredoc(&src, &unterminated));
+                        set.sources.insert(path.clone(), src);
+                        continue;
+                    }
+                };
+                match hcl_edit::parser::parse_body(&text) {
                     Ok(body) => {
                         let mut ctx = reader::Ctx {
                             src: &src,
@@ -124,7 +150,14 @@ impl PipelineSet {
             } else if base == "manifest.yaml" || base == "manifest.yml" {
                 let automation = path.rsplit_once('/').map_or("", |(d, _)| d).to_owned();
                 match parse_manifest(bytes) {
-                    Ok(m) => {
+                    Ok((m, warnings)) => {
+                        for warning in warnings {
+                            diags.push(
+                                Diagnostic::warning("Unexpected manifest content", warning)
+                                    .at_file(path)
+                                    .at_start(),
+                            );
+                        }
                         set.manifests.insert(automation, m);
                     }
                     Err(e) => diags.push(
@@ -138,11 +171,39 @@ impl PipelineSet {
                 }
             }
         }
-        checks::finish(&mut set, raw_ons, raw_tasks, raw_schedules, &mut diags);
+        let apps = options.apps.as_ref().map(|provider| provider());
+        checks::finish(
+            &mut set,
+            raw_ons,
+            raw_tasks,
+            raw_schedules,
+            apps.as_ref(),
+            &mut diags,
+        );
         set.files = files;
         set.diagnostics = diags;
         set
     }
+}
+
+fn unterminated_heredoc(src: &SourceFile, u: &heredoc::Unterminated) -> Diagnostic {
+    let marker = &u.marker;
+    let help = match &u.near_miss {
+        Some(line) => format!(
+            "`{}` does not close it because something follows the marker; put `{marker}` on a line of its own (a comment can go on the next line)",
+            src.text[line.clone()].trim()
+        ),
+        None => format!("end the heredoc with a line holding only `{marker}`"),
+    };
+    Diagnostic::error(
+        "Unterminated template string",
+        format!(
+            "No closing marker was found for the heredoc `{}`: HCL ends a heredoc only at a line that holds `{marker}` and nothing else.",
+            &src.text[u.opener.clone()]
+        ),
+    )
+    .with_help(help)
+    .at(src, Some(u.opener.clone()))
 }
 
 fn syntax_error(src: &SourceFile, e: &hcl_edit::parser::Error) -> Diagnostic {
@@ -152,8 +213,48 @@ fn syntax_error(src: &SourceFile, e: &hcl_edit::parser::Error) -> Diagnostic {
     Diagnostic::error("Invalid HCL syntax", e.message().to_owned()).at(src, Some(start..end))
 }
 
-fn parse_manifest(bytes: &[u8]) -> Result<Manifest, String> {
-    let m: Manifest = serde_yaml::from_slice(bytes).map_err(|e| e.to_string())?;
+/// Keys a manifest may have, and those of each of its steps.
+const MANIFEST_KEYS: &[&str] = &[
+    "name",
+    "version",
+    "description",
+    "emoji",
+    "required_apps",
+    "tags",
+    "steps",
+];
+const STEP_KEYS: &[&str] = &["title", "instructions", "emoji"];
+
+/// Parses a manifest; what the original engine ignored (unknown keys, steps without a
+/// title) comes back as warnings instead of failing the load.
+fn parse_manifest(bytes: &[u8]) -> Result<(Manifest, Vec<String>), String> {
+    let raw: serde_yaml::Value = serde_yaml::from_slice(bytes).map_err(|e| e.to_string())?;
+    let mut warnings = Vec::new();
+    let unknown = |map: &serde_yaml::Mapping, known: &[&str], at: &str, out: &mut Vec<String>| {
+        for key in map.keys() {
+            let key = key.as_str().unwrap_or_default();
+            if !known.contains(&key) {
+                let hint = checks::closest(key, known.iter().copied())
+                    .map(|k| format!(" (did you mean `{k}`?)"))
+                    .unwrap_or_default();
+                out.push(format!(
+                    "unknown key `{key}`{at} is ignored{hint}; manifests have {}",
+                    known.join(", ")
+                ));
+            }
+        }
+    };
+    if let Some(map) = raw.as_mapping() {
+        unknown(map, MANIFEST_KEYS, "", &mut warnings);
+        if let Some(steps) = map.get("steps").and_then(serde_yaml::Value::as_sequence) {
+            for (i, step) in steps.iter().enumerate() {
+                if let Some(step) = step.as_mapping() {
+                    unknown(step, STEP_KEYS, &format!(" in steps[{i}]"), &mut warnings);
+                }
+            }
+        }
+    }
+    let m: Manifest = serde_yaml::from_value(raw).map_err(|e| e.to_string())?;
     if m.name.trim().is_empty() {
         return Err("`name` must not be empty".to_owned());
     }
@@ -166,10 +267,14 @@ fn parse_manifest(bytes: &[u8]) -> Result<Manifest, String> {
     {
         return Err("`description`, when present, must not be empty".to_owned());
     }
-    if let Some(i) = m.steps.iter().position(|s| s.title.trim().is_empty()) {
-        return Err(format!("steps[{i}].title must not be empty"));
+    for (i, step) in m.steps.iter().enumerate() {
+        if step.title.trim().is_empty() {
+            warnings.push(format!(
+                "steps[{i}] has no `title`; the console shows it untitled"
+            ));
+        }
     }
-    Ok(m)
+    Ok((m, warnings))
 }
 
 impl Diagnostic {

@@ -217,67 +217,71 @@ impl Expr {
         inner + 1
     }
 
-    /// Visits this expression and every sub-expression, outermost first.
-    pub fn walk<'e>(&'e self, f: &mut dyn FnMut(&'e Expr)) {
-        f(self);
-        match &self.kind {
-            ExprKind::Literal(_) | ExprKind::Var(_) => {}
-            ExprKind::Array(items) | ExprKind::Try(items) | ExprKind::Call { args: items, .. } => {
-                items.iter().for_each(|e| e.walk(f));
-            }
-            ExprKind::Object(items) => items.iter().for_each(|(k, v)| {
-                k.walk(f);
-                v.walk(f);
-            }),
-            ExprKind::Template(parts) => walk_parts(parts, f),
-            ExprKind::Traversal(base, steps) => {
-                base.walk(f);
-                for step in steps {
-                    if let Step::Index(e) = step {
-                        e.walk(f);
+    /// Calls `f` on each direct sub-expression (template parts included).
+    pub fn children<'e>(&'e self, f: &mut dyn FnMut(&'e Expr)) {
+        fn of_parts<'e>(list: &'e [Part], f: &mut dyn FnMut(&'e Expr)) {
+            for part in list {
+                match part {
+                    Part::Literal(_) => {}
+                    Part::Interpolation(e) => f(e),
+                    Part::If(c, a, b) => {
+                        f(c);
+                        of_parts(a, f);
+                        of_parts(b, f);
+                    }
+                    Part::For {
+                        collection, body, ..
+                    } => {
+                        f(collection);
+                        of_parts(body, f);
                     }
                 }
             }
-            ExprKind::Can(e) | ExprKind::Unary(_, e) => e.walk(f),
+        }
+        match &self.kind {
+            ExprKind::Literal(_) | ExprKind::Var(_) => {}
+            ExprKind::Array(items) | ExprKind::Try(items) | ExprKind::Call { args: items, .. } => {
+                items.iter().for_each(|e| f(e));
+            }
+            ExprKind::Object(items) => items.iter().for_each(|(k, v)| {
+                f(k);
+                f(v);
+            }),
+            ExprKind::Template(p) => of_parts(p, f),
+            ExprKind::Traversal(base, steps) => {
+                f(base);
+                for step in steps {
+                    if let Step::Index(e) = step {
+                        f(e);
+                    }
+                }
+            }
+            ExprKind::Can(e) | ExprKind::Unary(_, e) => f(e),
             ExprKind::Conditional(a, b, c) => {
-                a.walk(f);
-                b.walk(f);
-                c.walk(f);
+                f(a);
+                f(b);
+                f(c);
             }
             ExprKind::Binary(_, a, b) => {
-                a.walk(f);
-                b.walk(f);
+                f(a);
+                f(b);
             }
             ExprKind::For(fe) => {
-                fe.collection.walk(f);
+                f(&fe.collection);
                 if let Some(k) = &fe.key {
-                    k.walk(f);
+                    f(k);
                 }
-                fe.value.walk(f);
+                f(&fe.value);
                 if let Some(c) = &fe.cond {
-                    c.walk(f);
+                    f(c);
                 }
             }
         }
     }
-}
 
-fn walk_parts<'e>(parts: &'e [Part], f: &mut dyn FnMut(&'e Expr)) {
-    for part in parts {
-        match part {
-            Part::Literal(_) => {}
-            Part::Interpolation(e) => e.walk(f),
-            Part::If(c, a, b) => {
-                c.walk(f);
-                walk_parts(a, f);
-                walk_parts(b, f);
-            }
-            Part::For {
-                collection, body, ..
-            } => {
-                collection.walk(f);
-                walk_parts(body, f);
-            }
-        }
+    /// Visits this expression and every sub-expression, outermost first.
+    pub fn walk<'e>(&'e self, f: &mut dyn FnMut(&'e Expr)) {
+        f(self);
+        self.children(&mut |child| child.walk(f));
     }
 }

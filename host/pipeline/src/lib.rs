@@ -16,7 +16,7 @@ pub mod value;
 pub use diagnostic::{Diagnostic, Pos, Severity, SourceFile};
 pub mod cron;
 mod decode;
-pub use decode::LoadOptions;
+pub use decode::{AppsProvider, KnownApps, LoadOptions};
 pub mod load;
 pub mod model;
 

@@ -260,9 +260,9 @@ pub struct Schedule {
     pub origin: Origin,
 }
 
-/// An automation's `manifest.yaml`.
+/// An automation's `manifest.yaml`. Unknown keys are ignored with a warning, as the original
+/// engine ignored them.
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Manifest {
     /// Human name (required).
     pub name: String,
@@ -287,9 +287,9 @@ pub struct Manifest {
 
 /// A manifest setup step.
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ManifestStep {
-    /// Title (required).
+    /// Title (expected; a step without one gets a warning).
+    #[serde(default)]
     pub title: String,
     /// Instructions.
     #[serde(default)]

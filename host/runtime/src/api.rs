@@ -22,20 +22,21 @@ use crate::evaluation::EvalSettings;
 use crate::params::task_event;
 use crate::pipelines::PipelineStore;
 use crate::run_record::{RUN_MARKER, RunRecord, marker_error, marker_errored};
-use crate::views::{AppPresence, run_status, run_view};
+use crate::presence::{AppLoading, AppPresence, Presence};
+use crate::views::{run_status, run_view};
 
-/// Lists the plugins of the host as JSON (supplied by the wasm layer).
-pub type PluginListing = Arc<dyn Fn() -> Value + Send + Sync>;
+/// Lists the apps of the host as JSON (supplied by the wasm layer).
+pub type AppListing = Arc<dyn Fn() -> Value + Send + Sync>;
 
 /// What the API serves from: the bus, the pipelines and the apps of this process.
 pub struct HostServices {
     pub(crate) bus: Arc<Bus>,
     pub(crate) store: Arc<PipelineStore>,
-    pub(crate) workers: Workers,
     pub(crate) listeners: Listeners,
-    pub(crate) plugins: Option<PluginListing>,
+    pub(crate) app_listing: Option<AppListing>,
     pub(crate) stream_checked: AtomicBool,
     pub(crate) eval: EvalSettings,
+    presence: Presence,
 }
 
 impl HostServices {
@@ -45,15 +46,16 @@ impl HostServices {
         store: Arc<PipelineStore>,
         workers: Workers,
         listeners: Listeners,
-        plugins: Option<PluginListing>,
+        app_listing: Option<AppListing>,
         eval: EvalSettings,
+        loading: Option<AppLoading>,
     ) -> HostServices {
         HostServices {
+            presence: Presence::new(Arc::clone(&bus), workers.clone(), loading),
             bus,
             store,
-            workers,
             listeners,
-            plugins,
+            app_listing,
             stream_checked: AtomicBool::new(true),
             eval,
         }
@@ -76,25 +78,7 @@ impl HostServices {
             if record.results.contains_key(&request.call) || out.contains_key(&request.app) {
                 continue;
             }
-            let presence = if self.workers.get(&request.app).is_some() {
-                AppPresence::Served
-            } else {
-                match self.bus.worker_activity(&request.app).await {
-                    Ok(None) => AppPresence::Missing(format!(
-                        "no worker serves app {}: add {}.wasm to a host's plugins directory",
-                        request.app, request.app
-                    )),
-                    Ok(Some(activity))
-                        if activity.waiting_pulls == 0 && activity.in_flight == 0 =>
-                    {
-                        AppPresence::Missing(format!(
-                            "no running host serves app {} right now",
-                            request.app
-                        ))
-                    }
-                    _ => AppPresence::Served,
-                }
-            };
+            let presence = self.presence.of(&request.app).await;
             out.insert(request.app.clone(), presence);
         }
         out
@@ -294,8 +278,8 @@ impl HostApi for HostServices {
         })
     }
 
-    async fn plugins(&self) -> Result<Value, ApiError> {
-        Ok(match &self.plugins {
+    async fn apps(&self) -> Result<Value, ApiError> {
+        Ok(match &self.app_listing {
             Some(list) => list(),
             None => Value::Array(Vec::new()),
         })

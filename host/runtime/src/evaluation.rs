@@ -21,11 +21,12 @@ impl EvalSettings {
         EvalContext::for_run(&*self.env, run_id).with_limits(self.limits)
     }
 
-    /// The options pipelines are loaded with.
+    /// The options pipelines are loaded with (no app checks; see [`LoadOptions::apps`]).
     pub fn load_options(&self) -> LoadOptions {
         LoadOptions {
             env: self.env.clone(),
             limits: self.limits,
+            apps: None,
         }
     }
 }

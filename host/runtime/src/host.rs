@@ -16,7 +16,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use crate::api::{HostServices, PluginListing};
+use crate::api::{HostServices, AppListing};
 use crate::bus_adapters::{BusEvents, BusVersions};
 use crate::evaluation::EvalSettings;
 use crate::pipelines::{PipelineStore, ReloadHook};
@@ -104,8 +104,8 @@ pub struct HostConfig {
     pub workers: Workers,
     /// The listeners this process serves.
     pub listeners: Listeners,
-    /// The plugin listing for `GET /api/plugins`.
-    pub plugins: Option<PluginListing>,
+    /// The app listing for `GET /api/apps`.
+    pub app_listing: Option<AppListing>,
     /// Runner settings.
     pub runner: RunnerOptions,
     /// Worker consumer settings.
@@ -122,6 +122,10 @@ pub struct HostConfig {
     pub on_reload: ReloadHook,
     /// What pipelines may read from the environment, and the budget of each evaluation.
     pub eval: EvalSettings,
+    /// The apps calls can go to, for load-time warnings about calls nothing serves.
+    pub known_apps: Option<hops_pipeline::AppsProvider>,
+    /// How long this process has been compiling an app (run views say "loading X.wasm").
+    pub app_loading: Option<crate::presence::AppLoading>,
 }
 
 impl HostConfig {
@@ -133,7 +137,7 @@ impl HostConfig {
             roles: Roles::ALL,
             workers: Workers::new(),
             listeners: Listeners::new(),
-            plugins: None,
+            app_listing: None,
             runner: RunnerOptions::default(),
             worker_consumer: WorkerConsumerOptions::default(),
             api_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -142,6 +146,8 @@ impl HostConfig {
             watch_pipelines: true,
             on_reload: Arc::new(|_, _| {}),
             eval: EvalSettings::default(),
+            known_apps: None,
+            app_loading: None,
         }
     }
 }
@@ -163,11 +169,13 @@ impl Host {
         bus.ensure_stream()
             .await
             .with_context(|| format!("checking stream {}", bus.stream_name()))?;
+        let mut load_options = config.eval.load_options();
+        load_options.apps = config.known_apps.clone();
         let store = PipelineStore::open_with(
             &config.pipelines_dir,
             Arc::new(BusVersions(Arc::clone(&bus))),
             config.on_reload,
-            config.eval.load_options(),
+            load_options,
         )
         .await
         .with_context(|| format!("loading pipelines from {}", config.pipelines_dir.display()))?;
@@ -191,15 +199,27 @@ impl Host {
             Arc::clone(&store),
             served_here,
             config.listeners.clone(),
-            config.plugins,
+            config.app_listing,
             config.eval.clone(),
+            config.app_loading.clone(),
         ));
         if config.roles.runner {
+            let local = if config.roles.workers {
+                config.workers.clone()
+            } else {
+                Workers::new()
+            };
+            let presence = Arc::new(crate::presence::Presence::new(
+                Arc::clone(&bus),
+                local,
+                config.app_loading.clone(),
+            ));
             tasks.spawn(crate::runner::run(
                 Arc::clone(&bus),
                 Arc::clone(&store),
                 config.runner,
                 config.eval.clone(),
+                presence,
                 cancel.child_token(),
             ));
             let sink: Arc<dyn EventSink> = Arc::new(BusEvents(Arc::clone(&bus)));

@@ -90,6 +90,8 @@ impl RunRecord {
                 SubjectKind::Done { on } => {
                     self.done.insert(on.clone(), json().unwrap_or(Value::Null));
                 }
+                // The runner's own watch of a call whose app nobody served yet.
+                SubjectKind::Wait { .. } => {}
                 SubjectKind::Attempt { call, attempt } => {
                     let entry = self.attempts.entry(call.clone()).or_default();
                     entry.push((*attempt, json().unwrap_or(Value::Null)));

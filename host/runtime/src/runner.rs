@@ -19,6 +19,7 @@ use tracing::{Instrument as _, debug, info, warn};
 use crate::call_headers;
 use crate::evaluation::EvalSettings;
 use crate::pipelines::{PipelineStore, short};
+use crate::presence::Presence;
 use crate::rate::{Admission, RunRate, RunRateLimit, refused_message};
 use crate::run_record::{RUN_MARKER, RunRecord};
 
@@ -33,6 +34,9 @@ pub struct RunnerOptions {
     pub concurrency: usize,
     /// Runs one pipeline may start per second on this host.
     pub run_rate: RunRateLimit,
+    /// How long a call to an app that no worker serves waits for one before it ends errored
+    /// (a call's own `timeout` shortens it).
+    pub app_wait_timeout: Duration,
 }
 
 impl Default for RunnerOptions {
@@ -42,6 +46,7 @@ impl Default for RunnerOptions {
             consumer: RunnerConsumerOptions::default(),
             concurrency: 256,
             run_rate: RunRateLimit::default(),
+            app_wait_timeout: Duration::from_secs(300),
         }
     }
 }
@@ -65,11 +70,12 @@ impl From<hops_bus::BusError> for StepError {
 
 /// Runs the runner until `cancel`. Waits for the first good pipelines before consuming, so no
 /// message is spent while nothing can be evaluated.
-pub async fn run(
+pub(crate) async fn run(
     bus: Arc<Bus>,
     store: Arc<PipelineStore>,
     options: RunnerOptions,
     eval: EvalSettings,
+    presence: Arc<Presence>,
     cancel: CancellationToken,
 ) {
     let mut changes = store.subscribe();
@@ -90,6 +96,8 @@ pub async fn run(
         cache: RunCache::default(),
         eval,
         rate: RunRate::new(options.run_rate),
+        presence,
+        app_wait_timeout: options.app_wait_timeout,
     });
     let limit = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let mut failures = 0u32;
@@ -170,6 +178,8 @@ struct Runner {
     cache: RunCache,
     eval: EvalSettings,
     rate: RunRate,
+    presence: Arc<Presence>,
+    app_wait_timeout: Duration,
 }
 
 /// Runs this runner has read, so a step reads only the messages that are new. Sequences only
@@ -204,6 +214,11 @@ impl RunCache {
 
 impl Runner {
     async fn handle(&self, delivery: Delivery) {
+        if let SubjectKind::Wait { call } = &delivery.subject.kind {
+            let call = call.clone();
+            self.watch_wait(&delivery, &call).await;
+            return;
+        }
         let run_id = delivery.subject.run_id.clone();
         let advances = matches!(
             delivery.subject.kind,
@@ -402,6 +417,7 @@ impl Runner {
                     .await?;
                 if !published.duplicate {
                     debug!(call = %call.call, app = %call.app, handler = %call.handler, "call dispatched");
+                    self.watch_if_unserved(run_id, call).await?;
                 }
                 Ok::<(), hops_bus::BusError>(())
             }));
@@ -422,6 +438,95 @@ impl Runner {
             outcome?;
         }
         Ok(())
+    }
+
+    /// A call to an app no worker serves gets a wait marker: the runner watches it (below)
+    /// until a worker takes the call or the wait runs out.
+    async fn watch_if_unserved(
+        &self,
+        run_id: &str,
+        call: &hops_pipeline::Dispatch,
+    ) -> Result<(), hops_bus::BusError> {
+        if self.presence.served(&call.app).await {
+            return Ok(());
+        }
+        let wait = call
+            .timeout
+            .map_or(self.app_wait_timeout, |t| t.min(self.app_wait_timeout));
+        let deadline = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
+        let marker = serde_json::json!({
+            "app": call.app,
+            "handler": call.handler,
+            "deadline": deadline,
+            "wait_ms": u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+        });
+        let subject = self.bus.subjects().wait(run_id, &call.call)?;
+        self.bus
+            .publish_once(&subject, Bytes::from(marker.to_string()))
+            .await?;
+        info!(call = %call.call, app = %call.app, wait = %humantime::format_duration(wait), "no worker serves app {}; the call waits for one", call.app);
+        Ok(())
+    }
+
+    /// One look at a waiting call: done once a worker serves its app (the worker takes it
+    /// from there) or its result is stored; errored once its wait has run out; otherwise asked
+    /// for again in a few seconds. Durable: a restarted runner picks the watch up again.
+    async fn watch_wait(&self, delivery: &Delivery, call: &str) {
+        let run_id = delivery.subject.run_id.as_str();
+        let Ok(marker) = serde_json::from_slice::<serde_json::Value>(&delivery.payload) else {
+            warn!(run_id, call, "dropping an unreadable wait marker");
+            let _ = delivery.term().await;
+            return;
+        };
+        let app = marker["app"].as_str().unwrap_or_default().to_owned();
+        let deadline = marker["deadline"]
+            .as_str()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map_or_else(Utc::now, |t| t.with_timezone(&Utc));
+        let Ok(result_subject) = self.bus.subjects().result(run_id, call) else {
+            let _ = delivery.term().await;
+            return;
+        };
+        let look = async {
+            if self.bus.has_message(&result_subject).await? || self.presence.served(&app).await
+            {
+                return Ok::<_, hops_bus::BusError>(None);
+            }
+            let left = (deadline - Utc::now()).to_std().unwrap_or_default();
+            if !left.is_zero() {
+                return Ok(Some(left));
+            }
+            let waited = Duration::from_millis(marker["wait_ms"].as_u64().unwrap_or(0));
+            let why = match self.presence.of(&app).await {
+                crate::presence::AppPresence::Missing(why) => why,
+                crate::presence::AppPresence::Served => format!("no worker served app {app}"),
+            };
+            let message = format!(
+                "no worker took this call to app {app} within {} (the host's --app-wait-timeout, or the call's timeout): {why}",
+                humantime::format_duration(waited)
+            );
+            let now = Utc::now();
+            let result = ResultMessage::errored(&message, now, now);
+            if !self
+                .bus
+                .publish_once(&result_subject, Bytes::from(result.to_bytes()))
+                .await?
+                .duplicate
+            {
+                warn!(run_id, call, app = %app, "a call waited too long for a worker; it ends errored");
+            }
+            Ok(None)
+        };
+        match look.await {
+            Ok(None) => ack(delivery).await,
+            Ok(Some(left)) => {
+                let _ = delivery.nak(Some(left.min(Duration::from_secs(5)))).await;
+            }
+            Err(err) => {
+                debug!(error = %err, "could not look at a waiting call; looking again soon");
+                let _ = delivery.nak(Some(Duration::from_secs(1))).await;
+            }
+        }
     }
 
     /// Publishes the run-level done marker (errored when `error` is set).

@@ -8,16 +8,8 @@ use hops_api::{CallStatus, CallView, PipelineView, RunStatus, RunView};
 use hops_pipeline::{EvalContext, PipelineSet, PipelineStatus, evaluate};
 use serde_json::Value;
 
+pub use crate::presence::AppPresence;
 use crate::run_record::{RunRecord, marker_error, marker_errored};
-
-/// Whether the workers of an app are there to take its pending calls.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AppPresence {
-    /// Some worker serves it: its calls are pending.
-    Served,
-    /// Nobody serves it: its calls wait, for this reason.
-    Missing(String),
-}
 
 /// Builds the timeline of a run. `set` is the version the run is pinned to (when it could be
 /// fetched); `presence` tells, per app with unfinished calls, whether anyone serves it.

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use hops_core::{CallRequest, Listeners, Workers};
-use hops_wasm::{EngineConfig, PluginRegistry, RegistryConfig, WasmEngine};
+use hops_wasm::{EngineConfig, AppRegistry, RegistryConfig, WasmEngine};
 
 fn instantiate_and_call(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -31,7 +31,7 @@ fn instantiate_and_call(c: &mut Criterion) {
         "the benchmark needs the pooling allocator"
     );
     let workers = Workers::new();
-    let registry = PluginRegistry::new(
+    let registry = AppRegistry::new(
         engine,
         RegistryConfig::new(plugins.path()),
         workers.clone(),

@@ -9,7 +9,7 @@ use wasmtime::component::{Component, InstancePre};
 use crate::bindings::exports::hops::app::{listener, worker};
 use crate::engine::WasmEngine;
 use crate::error::LoadError;
-use crate::manifest::AppSettings;
+use crate::settings::AppSettings;
 use crate::state::{AppContext, HostState};
 use crate::surface::{self, FileKind, World};
 
@@ -118,6 +118,7 @@ impl LoadedApp {
             sink,
             masker,
             limits,
+            superseded: std::sync::RwLock::new(None),
         });
         LoadedApp {
             compiled,

@@ -34,7 +34,7 @@ pub enum LoadError {
     Compile(String),
     /// The app's `<name>.toml` is invalid.
     #[error("bad {file}: {message}")]
-    BadManifest {
+    BadSettings {
         /// The toml file name.
         file: String,
         /// What is wrong, naming the key.
@@ -43,6 +43,14 @@ pub enum LoadError {
 }
 
 impl LoadError {
+    /// The message, naming the file it is about (`echo.wasm: …`), unless it already does.
+    pub fn with_file(&self, app: &str) -> String {
+        match self {
+            LoadError::BadSettings { .. } | LoadError::Io { .. } => self.to_string(),
+            other => format!("{app}.wasm: {other}"),
+        }
+    }
+
     /// A short machine-readable kind, for listings and JSON.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -52,7 +60,7 @@ impl LoadError {
             LoadError::WrongWorld(_) => "wrong-world",
             LoadError::UnsatisfiedImports(_) => "unsatisfied-imports",
             LoadError::Compile(_) => "compile",
-            LoadError::BadManifest { .. } => "bad-manifest",
+            LoadError::BadSettings { .. } => "bad-settings",
         }
     }
 }

@@ -2,14 +2,14 @@
 //!
 //! Apps are components of the `hops:app@0.1.0` contract (`wit/`), dropped into a plugins
 //! directory as `<name>.wasm` with an optional `<name>.toml` of grants and limits
-//! ([`manifest`]). This crate
+//! (its *settings*, [`settings`]). This crate
 //!
 //! - builds one [`WasmEngine`]: component model, epoch interruption with a ticker thread,
 //!   pooling allocator (with a fallback), wasmtime's on-disk compile cache;
-//! - keeps a [`PluginRegistry`] of a directory: checks each component's world and imports,
+//! - keeps a [`AppRegistry`] of a directory: checks each component's world and imports,
 //!   compiles it once into an `InstancePre`, registers a [`WasmWorker`] into
 //!   `hops_core::Workers` and/or a [`WasmListener`] into `hops_core::Listeners`, and with
-//!   [`PluginRegistry::watch`] applies adds, replacements and removals without a restart;
+//!   [`AppRegistry::watch`] applies adds, replacements and removals without a restart;
 //! - runs every call in a fresh store under the call's timeout, the app's memory cap and a
 //!   per-app concurrency limit; traps, timeouts and memory blow-ups become errored results;
 //! - provides the host imports: `log` (tracing), `config` (toml values and secrets from the
@@ -20,13 +20,13 @@
 //! ```no_run
 //! use std::sync::Arc;
 //! use hops_core::{CallRequest, Listeners, Worker, Workers};
-//! use hops_wasm::{EngineConfig, PluginRegistry, RegistryConfig, WasmEngine};
+//! use hops_wasm::{EngineConfig, AppRegistry, RegistryConfig, WasmEngine};
 //!
 //! # async fn run(sink: Arc<dyn hops_core::EventSink>) -> anyhow::Result<()> {
 //! let engine = WasmEngine::new(&EngineConfig::with_data_dir(".hops"))?;
 //! let (workers, listeners) = (Workers::new(), Listeners::new());
 //! let config = RegistryConfig::new("plugins").event_sink(sink);
-//! let registry = PluginRegistry::new(engine, config, workers.clone(), listeners.clone());
+//! let registry = AppRegistry::new(engine, config, workers.clone(), listeners.clone());
 //! registry.load_all().await?;
 //! let _watch = registry.watch()?; // hot reload while this lives
 //!
@@ -40,6 +40,7 @@
 //! ```
 
 mod app;
+mod apps_dir;
 mod bindings;
 mod engine;
 mod error;
@@ -47,7 +48,7 @@ mod grants;
 mod host_impl;
 mod inspect;
 mod listener;
-pub mod manifest;
+pub mod settings;
 mod mask;
 mod outcome;
 mod registry;
@@ -57,14 +58,15 @@ mod surface;
 mod watch;
 mod worker;
 
+pub use apps_dir::{AppsDir, AppsDirOptions};
 pub use engine::{CacheStats, EPOCH_TICK, EngineConfig, WasmEngine};
 pub use error::LoadError;
 pub use inspect::{Inspection, inspect, inspect_bytes};
 pub use listener::{ListenerHealth, RestartPolicy, WasmListener};
-pub use manifest::{Defaults, SettingsSummary};
+pub use settings::{Defaults, SettingsSummary, declared_handlers};
 pub use mask::{MASK, Masker};
 pub use registry::{
-    AppInfo, AppLimits, AppStatus, EnvLookup, PluginRegistry, RegistryConfig, app_name_of,
+    AppInfo, AppLimits, AppStatus, EnvLookup, AppRegistry, RegistryConfig, app_name_of,
 };
 pub use surface::{FileKind, World};
 pub use watch::WatchHandle;

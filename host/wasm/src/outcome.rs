@@ -6,7 +6,7 @@ use hops_core::CallOutput;
 use wasmtime::{Store, Trap};
 
 use crate::bindings::hops::app::types::Output;
-use crate::manifest::format_bytes;
+use crate::settings::format_bytes;
 use crate::state::HostState;
 
 /// A trap's backtrace holds at most this many frames (wasmtime's default); an out-of-bounds
@@ -113,6 +113,7 @@ pub(crate) fn to_call_output(name: &str, output: Output) -> Result<CallOutput, S
         status_code: output.status_code,
         headers,
         url: output.url,
+        notes: Vec::new(),
     })
 }
 

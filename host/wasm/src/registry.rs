@@ -1,4 +1,4 @@
-//! [`PluginRegistry`]: the apps of a plugins directory, loaded, checked and registered into
+//! [`AppRegistry`]: the apps of a plugins directory, loaded, checked and registered into
 //! the runtime's `Workers` and `Listeners`; reloaded one by one as files change.
 
 use std::collections::BTreeMap;
@@ -16,7 +16,7 @@ use crate::app::{Compiled, LoadedApp};
 use crate::engine::WasmEngine;
 use crate::error::LoadError;
 use crate::listener::{ListenerHealth, RestartPolicy, WasmListener};
-use crate::manifest::{AppSettings, Defaults, SettingsSummary};
+use crate::settings::{AppSettings, Defaults, SettingsSummary};
 use crate::surface::World;
 use crate::worker::WasmWorker;
 
@@ -92,7 +92,7 @@ pub enum AppStatus {
     /// Its current files could not be loaded; `serving` says whether an older version still
     /// answers.
     Error {
-        /// Short kind: `not-a-component`, `wrong-world`, `bad-manifest`, …
+        /// Short kind: `not-a-component`, `wrong-world`, `bad-settings`, …
         kind: String,
         /// What is wrong.
         message: String,
@@ -101,6 +101,11 @@ pub enum AppStatus {
     Quarantined {
         /// The last failure.
         message: String,
+    },
+    /// Being compiled (its first version, or a new one while the old one serves).
+    Loading {
+        /// For how long so far, in milliseconds.
+        for_ms: u64,
     },
 }
 
@@ -139,6 +144,8 @@ struct Entry {
     /// SHA-256 of the `.wasm` and text of the `.toml` last tried, so spurious file events
     /// do not recompile.
     last_attempt: Option<(String, Option<String>)>,
+    /// Since when a version is being compiled.
+    loading_since: Option<std::time::Instant>,
 }
 
 struct Inner {
@@ -157,21 +164,21 @@ struct Inner {
 /// `listeners` under the app's name (both are `hops_core` registries whose `subscribe()`
 /// tells the runtime to start or stop loops). A replaced app keeps serving its in-flight calls
 /// on the old version; a file that fails to load leaves the previous version serving and is
-/// reported by [`PluginRegistry::list`].
+/// reported by [`AppRegistry::list`].
 #[derive(Clone)]
-pub struct PluginRegistry {
+pub struct AppRegistry {
     inner: Arc<Inner>,
 }
 
-impl PluginRegistry {
-    /// A registry over `config.dir`; nothing is loaded until [`PluginRegistry::load_all`].
+impl AppRegistry {
+    /// A registry over `config.dir`; nothing is loaded until [`AppRegistry::load_all`].
     pub fn new(
         engine: WasmEngine,
         config: RegistryConfig,
         workers: Workers,
         listeners: Listeners,
-    ) -> PluginRegistry {
-        PluginRegistry {
+    ) -> AppRegistry {
+        AppRegistry {
             inner: Arc::new(Inner {
                 engine,
                 config,
@@ -306,7 +313,7 @@ impl PluginRegistry {
                     Ok(settings) => settings,
                     Err(message) => {
                         let file = format!("{name}.toml");
-                        self.record_error(name, LoadError::BadManifest { file, message });
+                        self.record_error(name, LoadError::BadSettings { file, message });
                         return;
                     }
                 }
@@ -315,12 +322,12 @@ impl PluginRegistry {
         if settings.memory > self.inner.engine.max_memory_size() as u64 {
             let message = format!(
                 "memory: {} is above this host's maximum of {}",
-                crate::manifest::format_bytes(settings.memory),
-                crate::manifest::format_bytes(self.inner.engine.max_memory_size() as u64)
+                crate::settings::format_bytes(settings.memory),
+                crate::settings::format_bytes(self.inner.engine.max_memory_size() as u64)
             );
             self.record_error(
                 name,
-                LoadError::BadManifest {
+                LoadError::BadSettings {
                     file: format!("{name}.toml"),
                     message,
                 },
@@ -328,23 +335,19 @@ impl PluginRegistry {
             return;
         }
 
+        let started = std::time::Instant::now();
         let compiled = match reuse {
             Some(compiled) => compiled,
             None => {
+                self.set_loading(name, Some(started));
                 let engine = self.inner.engine.clone();
-                let started = std::time::Instant::now();
                 let compiled = tokio::task::spawn_blocking(move || Compiled::new(&engine, &wasm))
                     .await
                     .map_err(|e| LoadError::Compile(format!("compilation task failed: {e}")))
                     .and_then(|r| r);
+                self.set_loading(name, None);
                 match compiled {
-                    Ok(compiled) => {
-                        tracing::debug!(
-                            elapsed_ms = started.elapsed().as_millis() as u64,
-                            "compiled"
-                        );
-                        Arc::new(compiled)
-                    }
+                    Ok(compiled) => Arc::new(compiled),
                     Err(err) => {
                         self.record_error(name, err);
                         return;
@@ -352,11 +355,48 @@ impl PluginRegistry {
                 }
             }
         };
-        self.install(name, compiled, settings);
+        self.install(name, compiled, settings, started.elapsed());
+    }
+
+    fn set_loading(&self, name: &str, since: Option<std::time::Instant>) {
+        self.lock_apps()
+            .entry(name.to_owned())
+            .or_default()
+            .loading_since = since;
+    }
+
+    /// How long app `name` has been compiling, while it is.
+    pub fn loading_for(&self, name: &str) -> Option<Duration> {
+        self.lock_apps()
+            .get(name)?
+            .loading_since
+            .map(|since| since.elapsed())
+    }
+
+    /// The apps that serve calls, or are being compiled to, with the handlers each declares
+    /// (`handlers` in its toml).
+    pub fn known(&self) -> BTreeMap<String, Option<Vec<String>>> {
+        self.lock_apps()
+            .iter()
+            .filter(|(_, e)| e.serving.is_some() || e.loading_since.is_some())
+            .map(|(name, e)| {
+                let handlers = e
+                    .serving
+                    .as_ref()
+                    .and_then(|s| s.app.ctx.settings.handlers.clone());
+                (name.clone(), handlers)
+            })
+            .collect()
     }
 
     /// Puts a new version in service and registers it with the runtime.
-    fn install(&self, name: &str, compiled: Arc<Compiled>, settings: AppSettings) {
+    fn install(
+        &self,
+        name: &str,
+        compiled: Arc<Compiled>,
+        settings: AppSettings,
+        took: Duration,
+    ) {
         let sink = self.inner.config.event_sink.clone();
         let app = Arc::new(LoadedApp::new(
             &self.inner.engine,
@@ -397,26 +437,33 @@ impl PluginRegistry {
             }
         }
         let version = &app.ctx.version;
+        let took_ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX);
+        // `hops::apps` is shown by `hops up` by default: one line per app that comes or goes.
         match previous {
             Some(old) if old.app.ctx.version != *version => {
-                tracing::info!(%world, %version, old_version = %old.app.ctx.version, "app replaced; in-flight calls finish on the old version");
+                tracing::info!(target: "hops::apps", app = name, %world, %version, old_version = %old.app.ctx.version, took_ms, "app {name} replaced (ready in {took_ms} ms); in-flight calls finish on the old version");
             }
-            Some(_) => tracing::info!(%world, %version, "app settings reloaded"),
-            None => tracing::info!(%world, %version, "app loaded"),
+            Some(_) => tracing::info!(target: "hops::apps", app = name, %world, %version, "app {name}: settings reloaded"),
+            None => tracing::info!(target: "hops::apps", app = name, %world, %version, took_ms, "app {name} ready ({world}, loaded in {took_ms} ms)"),
         }
     }
 
     fn record_error(&self, name: &str, error: LoadError) {
+        let why = error.with_file(name);
         let serving = {
             let mut apps = self.lock_apps();
             let entry = apps.entry(name.to_owned()).or_default();
             entry.error = Some(error.clone());
-            entry.serving.is_some()
+            entry.serving.as_ref().map(|s| s.app.ctx.clone())
         };
-        if serving {
-            tracing::warn!(error = %error, "app not reloaded; the previous version keeps serving");
-        } else {
-            tracing::warn!(error = %error, "app not loaded");
+        match serving {
+            Some(ctx) => {
+                tracing::warn!(target: "hops::apps", app = name, error = %why, "app {name} not reloaded: {why}; version {} keeps serving", ctx.version);
+                if let Ok(mut superseded) = ctx.superseded.write() {
+                    *superseded = Some(why);
+                }
+            }
+            None => tracing::warn!(target: "hops::apps", app = name, error = %why, "app {name} not loaded: {why}"),
         }
     }
 
@@ -425,7 +472,7 @@ impl PluginRegistry {
         if removed.is_some_and(|entry| entry.serving.is_some()) {
             self.inner.workers.remove(name);
             self.inner.listeners.remove(name);
-            tracing::info!("app removed; in-flight calls finish on the old version");
+            tracing::info!(target: "hops::apps", app = name, "app {name} removed; in-flight calls finish on the old version");
         }
     }
 
@@ -473,9 +520,14 @@ fn info(name: &str, entry: &Entry) -> AppInfo {
         .and_then(|s| s.listener.as_ref())
         .map(|l| l.health());
     let status = match (&entry.error, &listener) {
+        _ if entry.loading_since.is_some() => AppStatus::Loading {
+            for_ms: entry
+                .loading_since
+                .map_or(0, |s| u64::try_from(s.elapsed().as_millis()).unwrap_or(u64::MAX)),
+        },
         (Some(err), _) => AppStatus::Error {
             kind: err.kind().to_owned(),
-            message: err.to_string(),
+            message: err.with_file(name),
         },
         (None, Some(ListenerHealth::Quarantined { last_error, .. })) => AppStatus::Quarantined {
             message: last_error.clone(),

@@ -11,7 +11,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::grants::GrantHooks;
-use crate::manifest::AppSettings;
+use crate::settings::AppSettings;
 use crate::mask::Masker;
 use crate::registry::AppLimits;
 use crate::stdio::{Captured, LogStream};
@@ -25,6 +25,19 @@ pub(crate) struct AppContext {
     pub(crate) sink: Option<Arc<dyn EventSink>>,
     pub(crate) masker: Arc<Masker>,
     pub(crate) limits: AppLimits,
+    /// Why a newer version of this app did not load, while this one keeps serving.
+    pub(crate) superseded: std::sync::RwLock<Option<String>>,
+}
+
+impl AppContext {
+    /// The note calls served by this version carry while a newer one failed to load.
+    pub(crate) fn stale_note(&self) -> Option<String> {
+        let why = self.superseded.read().ok()?.clone()?;
+        Some(format!(
+            "served by the previous version {} of app {}: {why}",
+            self.version, self.name
+        ))
+    }
 }
 
 /// The call a worker store runs (listener stores have none).

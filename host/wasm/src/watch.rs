@@ -6,7 +6,7 @@ use anyhow::Context;
 use notify::{EventKind, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
-use crate::registry::{PluginRegistry, app_name_of};
+use crate::registry::{AppRegistry, app_name_of};
 
 /// Keeps the directory watched; dropping it stops watching.
 pub struct WatchHandle {
@@ -27,10 +27,10 @@ enum Change {
     Rescan,
 }
 
-impl PluginRegistry {
+impl AppRegistry {
     /// Starts watching the plugins directory: adding, replacing or removing `<name>.wasm` or
     /// `<name>.toml` reloads that app after the debounce. Must be called inside a tokio
-    /// runtime. Call [`PluginRegistry::load_all`] first for the initial load.
+    /// runtime. Call [`AppRegistry::load_all`] first for the initial load.
     ///
     /// # Errors
     ///

@@ -49,6 +49,15 @@ impl WasmWorker {
                 "app {name} is a listener: it has no handlers to call"
             )));
         };
+        if let Some(handlers) = &self.app.ctx.settings.handlers
+            && !handlers.contains(&call.handler)
+        {
+            return Err(CallError::Reject(format!(
+                "app {name} has no handler {:?}; its handlers ({name}.toml): {}",
+                call.handler,
+                handlers.join(", ")
+            )));
+        }
         let _permit = self
             .permits
             .acquire()
@@ -107,13 +116,19 @@ impl WasmWorker {
         // Whatever the app says goes through its masker: a secret it was given never reaches
         // a run record, whether it returned it or failed with it.
         let masker = &self.app.ctx.masker;
+        let stale = self.app.ctx.stale_note();
         match result {
             Ok(mut output) => {
                 masker.output(&mut output);
+                output.notes.extend(stale);
                 Ok(output)
             }
             Err(CallError::Reject(message)) => {
-                Err(CallError::Reject(masker.text(&message).into_owned()))
+                let mut message = masker.text(&message).into_owned();
+                if let Some(note) = stale {
+                    message.push_str(&format!(" ({note})"));
+                }
+                Err(CallError::Reject(message))
             }
             Err(CallError::Retry { message, backoff }) => Err(CallError::Retry {
                 message: masker.text(&message).into_owned(),

@@ -281,7 +281,7 @@ impl HostApi for FakeHost {
         })
     }
 
-    async fn plugins(&self) -> Result<Value, ApiError> {
+    async fn apps(&self) -> Result<Value, ApiError> {
         Ok(json!([{"name": "echo", "version": "0.1.0", "world": "worker"}]))
     }
 

@@ -48,7 +48,7 @@ async fn round_trips_tasks_runs_events_and_replays() {
     assert!(dry.dry_run && dry.run_id.is_none());
     let real = client.replay(&accepted.run_id, false).await.unwrap();
     assert!(real.run_id.is_some());
-    assert_eq!(client.plugins().await.unwrap()[0]["name"], "echo");
+    assert_eq!(client.apps().await.unwrap()[0]["name"], "echo");
 
     server.host.set_ready(Err("loading pipelines".into()));
     let readiness = client.ready().await.unwrap();

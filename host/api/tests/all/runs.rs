@@ -1,4 +1,4 @@
-//! `GET /api/runs`, `GET /api/runs/{id}`, `POST /api/runs/{id}/replay`, `GET /api/plugins`.
+//! `GET /api/runs`, `GET /api/runs/{id}`, `POST /api/runs/{id}/replay`, `GET /api/apps`.
 
 use hops_api::testing::Recorded;
 use serde_json::{Value, json};
@@ -154,9 +154,10 @@ async fn a_replay_starts_a_new_run() {
 }
 
 #[tokio::test]
-async fn plugins_are_passed_through() {
+async fn apps_are_passed_through() {
     let server = start().await;
-    let (status, plugins) = get(&server, "/api/plugins").await;
+    let (status, plugins) = get(&server, "/api/apps").await;
+    assert_eq!(get(&server, "/api/plugins").await.1, plugins, "the old route still answers");
     assert_eq!(status, 200);
     assert_eq!(plugins[0]["name"], "echo");
 }

@@ -95,6 +95,19 @@ fn parse_round_trips_every_kind() {
             SubjectKind::Done { on: "p0".into() },
         ),
         (
+            s.attempt(RUN, "p0-http_do0", 2).unwrap(),
+            SubjectKind::Attempt {
+                call: "p0-http_do0".into(),
+                attempt: 2,
+            },
+        ),
+        (
+            s.wait(RUN, "p0-http_do0").unwrap(),
+            SubjectKind::Wait {
+                call: "p0-http_do0".into(),
+            },
+        ),
+        (
             s.request(RUN, "p0-http_do0", "http", "do").unwrap(),
             SubjectKind::Request {
                 call: "p0-http_do0".into(),
@@ -105,6 +118,7 @@ fn parse_round_trips_every_kind() {
     ];
     for (subject, kind) in cases {
         let parsed = s.parse(&subject).unwrap();
+        assert_eq!(s.render(&parsed), subject);
         assert_eq!(parsed.run_id, RUN);
         assert_eq!(
             parsed.is_notify(),

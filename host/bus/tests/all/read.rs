@@ -121,6 +121,7 @@ fn subject_of(bus: &Bus, m: &hops_bus::RunMessage) -> String {
         SubjectKind::Result { call } => s.result(run, call),
         SubjectKind::Done { on } => s.done(run, on),
         SubjectKind::Attempt { call, attempt } => s.attempt(run, call, *attempt),
+        SubjectKind::Wait { call } => s.wait(run, call),
         SubjectKind::Request { call, app, handler } => s.request(run, call, app, handler),
     }
     .unwrap();

@@ -8,6 +8,15 @@ use clap::{Args, Subcommand};
 /// Default address of the API.
 pub const DEFAULT_API_ADDR: &str = "127.0.0.1:8916";
 
+/// Where compiled apps are cached (`hops up`, `hops start`).
+#[derive(Debug, Clone, Args)]
+pub struct CacheArgs {
+    /// Where compiled apps are cached across restarts (default: `wasm-cache` in the data
+    /// directory). Several hosts on one machine may share one.
+    #[arg(long, env = "HOPS_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
+
 /// Where a host's API listens and what it asks of callers (`hops up`, `hops start`).
 #[derive(Debug, Clone, Args)]
 pub struct ServeApiArgs {
@@ -36,6 +45,9 @@ pub struct UpArgs {
     /// Use this NATS server instead of starting one (e.g. `nats://127.0.0.1:4222`).
     #[arg(long, env = "HOPS_NATS_URL", value_name = "URL")]
     pub nats_url: Option<String>,
+    /// The compiled-apps cache.
+    #[command(flatten)]
+    pub cache: CacheArgs,
     /// The API's address and token.
     #[command(flatten)]
     pub api: ServeApiArgs,
@@ -68,6 +80,9 @@ pub struct StartArgs {
     /// Where local data lives (the compiled-apps cache).
     #[arg(long, env = "HOPS_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// The compiled-apps cache.
+    #[command(flatten)]
+    pub cache: CacheArgs,
     /// The API's address and token.
     #[command(flatten)]
     pub api: ServeApiArgs,

@@ -17,7 +17,7 @@ use anyhow::Context as _;
 use hops_bus::{Bus, BusConfig, LocalNats, LocalNatsOptions};
 use hops_core::{CallRequest, EventMeta, EventSink as _, Listeners, SourceEvent, Worker, Workers};
 use hops_runtime::{BusEvents, Host, HostConfig, Roles};
-use hops_wasm::{EngineConfig, PluginRegistry, RegistryConfig, WasmEngine};
+use hops_wasm::{AppsDir, AppsDirOptions};
 use serde_json::{Map, Value, json};
 use tokio::sync::{Semaphore, oneshot};
 
@@ -181,14 +181,16 @@ async fn measure(args: &BenchArgs, url: &str, work: &Path) -> anyhow::Result<Val
     let data = std::path::absolute(work.join("data"))?;
     let bus = Arc::new(Bus::connect(BusConfig::new(url)).await?);
     let apps = Workers::new();
-    let engine = WasmEngine::new(&EngineConfig::with_data_dir(&data))?;
-    let registry = PluginRegistry::new(
-        engine,
-        RegistryConfig::new(&args.plugins),
-        apps.clone(),
-        Listeners::new(),
-    );
-    registry.load_all().await?;
+    let _apps_dir = AppsDir::open(
+        AppsDirOptions {
+            cache_dir: Some(data.join("wasm-cache")),
+            watch: false,
+            ..AppsDirOptions::new(&args.plugins)
+        },
+        &apps,
+        &Listeners::new(),
+    )
+    .await?;
     let echo = apps.get("echo").with_context(|| {
         format!(
             "no echo app in {}: build it with plugins/build.sh or pass --plugins DIR",

@@ -18,7 +18,7 @@ pub async fn run(command: PluginsCommand) -> anyhow::Result<ExitCode> {
 
 async fn list(args: PluginsListArgs) -> anyhow::Result<ExitCode> {
     let client = connect(&args.api)?;
-    let apps = client.plugins().await?;
+    let apps = client.apps().await?;
     if args.json {
         print_json(&apps)?;
         return Ok(ExitCode::SUCCESS);

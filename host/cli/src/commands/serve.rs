@@ -11,9 +11,9 @@ use hops_bus::{Bus, BusConfig, redact_url};
 use hops_core::{EventSink, Listeners, Workers};
 use hops_pipeline::PipelineSet;
 use hops_runtime::{
-    BusEvents, EvalSettings, Host, HostConfig, PluginListing, ReloadHook, Roles, RunnerOptions,
+    BusEvents, EvalSettings, Host, HostConfig, AppListing, ReloadHook, Roles, RunnerOptions,
 };
-use hops_wasm::{EngineConfig, PluginRegistry, RegistryConfig, WasmEngine};
+use hops_wasm::{AppsDir, AppsDirOptions};
 
 use crate::cli::host::ServeApiArgs;
 use crate::cli::limits::LimitArgs;
@@ -26,7 +26,7 @@ pub struct ServeSpec {
     /// Plugins directory, if apps are served.
     pub plugins: Option<PathBuf>,
     /// Where the compiled-apps cache lives.
-    pub data_dir: Option<PathBuf>,
+    pub cache_dir: Option<PathBuf>,
     /// The NATS connection.
     pub bus: BusConfig,
     /// Roles of this process.
@@ -61,50 +61,58 @@ pub async fn serve(spec: ServeSpec) -> anyhow::Result<ExitCode> {
     let sink: Arc<dyn EventSink> = Arc::new(BusEvents(Arc::clone(&bus)));
     let workers = Workers::new();
     let listeners = Listeners::new();
-    let mut plugin_listing: Option<PluginListing> = None;
-    let mut _plugin_watch = None;
+    let mut app_listing: Option<AppListing> = None;
+    let mut known_apps: Option<hops_pipeline::AppsProvider> = None;
+    let mut loading: Option<hops_runtime::AppLoading> = None;
+    let mut _apps_dir = None;
     if let Some(dir) = &spec.plugins {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("creating the plugins directory {}", dir.display()))?;
-        let engine_config = match &spec.data_dir {
-            Some(data) => EngineConfig::with_data_dir(
-                std::path::absolute(data)
-                    .with_context(|| format!("resolving {}", data.display()))?,
-            ),
-            None => EngineConfig::default(),
-        };
-        let engine = WasmEngine::new(&engine_config).context("starting the WebAssembly engine")?;
-        let mut registry_config = RegistryConfig::new(dir).event_sink(Arc::clone(&sink));
-        registry_config.limits = spec.limits.app_limits();
-        let registry =
-            PluginRegistry::new(engine, registry_config, workers.clone(), listeners.clone());
-        let apps = registry.load_all().await?;
-        for app in &apps {
+        let apps = AppsDir::open(
+            AppsDirOptions {
+                dir: dir.clone(),
+                cache_dir: spec.cache_dir.clone(),
+                event_sink: Some(Arc::clone(&sink)),
+                limits: spec.limits.app_limits(),
+                watch: true,
+            },
+            &workers,
+            &listeners,
+        )
+        .await?;
+        for app in apps.list() {
             match &app.status {
                 hops_wasm::AppStatus::Ready => eprintln!(
                     "  app {} ({}) ready",
                     app.name,
                     app.world.map(|w| w.to_string()).unwrap_or_default()
                 ),
+                hops_wasm::AppStatus::Error { message, .. } => {
+                    eprintln!("{} app {}: {message}", output::error_label(), app.name)
+                }
                 other => eprintln!(
-                    "{} app {}: {}",
-                    output::error_label(),
+                    "  app {}: {}",
                     app.name,
                     serde_json::to_string(other).unwrap_or_default()
                 ),
             }
         }
-        _plugin_watch = Some(registry.watch()?);
-        let listing = registry.clone();
-        plugin_listing = Some(Arc::new(move || {
-            serde_json::to_value(listing.list()).unwrap_or_default()
+        app_listing = Some(apps.listing());
+        let registry = apps.registry().clone();
+        let source = format!("the plugins directory {}", dir.display());
+        known_apps = Some(Arc::new(move || hops_pipeline::KnownApps {
+            source: source.clone(),
+            apps: registry.known(),
         }));
+        let registry = apps.registry().clone();
+        loading = Some(Arc::new(move |app: &str| registry.loading_for(app)));
+        _apps_dir = Some(apps);
     }
     let mut config = HostConfig::new(bus, &spec.pipelines);
     config.roles = spec.roles;
     config.workers = workers;
     config.listeners = listeners;
-    config.plugins = plugin_listing;
+    config.app_listing = app_listing;
+    config.known_apps = known_apps;
+    config.app_loading = loading;
     config.api_addr = spec.api.api_addr;
     config.api = ApiConfig {
         token: spec.api.api_token,

@@ -20,7 +20,10 @@ pub async fn run(args: StartArgs) -> anyhow::Result<ExitCode> {
     let spec = ServeSpec {
         pipelines: args.dir,
         plugins: args.plugins,
-        data_dir: args.data_dir,
+        cache_dir: args
+            .cache
+            .cache_dir
+            .or_else(|| args.data_dir.map(|d| d.join("wasm-cache"))),
         bus,
         roles,
         api: args.api,

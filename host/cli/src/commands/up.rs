@@ -49,7 +49,12 @@ pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
     let spec = ServeSpec {
         pipelines: dir.clone(),
         plugins: Some(args.plugins.clone().unwrap_or_else(|| dir.join("plugins"))),
-        data_dir: Some(data),
+        cache_dir: Some(
+            args.cache
+                .cache_dir
+                .clone()
+                .unwrap_or_else(|| data.join("wasm-cache")),
+        ),
         bus,
         roles: Roles::ALL,
         api: args.api.clone(),

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use hops_pipeline::{Diagnostic, PipelineSet, Severity};
+use hops_pipeline::{Diagnostic, KnownApps, PipelineSet, Severity};
 use serde_json::json;
 
 use crate::cli::{Format, ValidateArgs};
@@ -10,7 +10,37 @@ use crate::output;
 
 /// Exit codes: 0 valid (warnings allowed), 1 any error, 2 the directory cannot be read.
 pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
-    let options = args.eval.settings()?.load_options();
+    let mut options = args.eval.settings()?.load_options();
+    if let Some(plugins) = &args.plugins {
+        let known = apps_in(plugins)?;
+        options.apps = Some(std::sync::Arc::new(move || known.clone()));
+    }
+    let dir = match &args.hops {
+        Some(dir) => {
+            eprintln!(
+                "note: -H/--hops is the original engine's flag; write `hops validate {}` instead",
+                dir.display()
+            );
+            dir.clone()
+        }
+        None => args.dir.clone(),
+    };
+    let format = if args.pretty {
+        eprintln!(
+            "note: --pretty is the original engine's flag; `hops validate` prints diagnostics for people by default and JSON with --format json"
+        );
+        Format::Json
+    } else {
+        args.format
+    };
+    let args = &ValidateArgs {
+        dir,
+        format,
+        plugins: args.plugins.clone(),
+        hops: None,
+        pretty: args.pretty,
+        eval: args.eval.clone(),
+    };
     let set = match PipelineSet::load_dir_with(&args.dir, &options) {
         Ok(set) => set,
         Err(err) => {
@@ -43,7 +73,11 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
                 "num_issues": diagnostics.len(),
                 "diagnostics": diagnostics.iter().map(Diagnostic::to_json).collect::<Vec<_>>(),
             });
-            println!("{value}");
+            if args.pretty {
+                println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+            } else {
+                println!("{value}");
+            }
         }
         Format::Human => print_human(&set, &diagnostics, errors),
     }
@@ -51,6 +85,38 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    })
+}
+
+/// The apps of a plugins directory (by their `.wasm` files) with the handlers their tomls
+/// declare, plus the apps built into the host.
+fn apps_in(dir: &std::path::Path) -> anyhow::Result<KnownApps> {
+    use anyhow::Context as _;
+    let mut apps = std::collections::BTreeMap::new();
+    let entries = std::fs::read_dir(dir)
+        .with_context(|| format!("reading the plugins directory {}", dir.display()))?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("wasm") {
+            continue;
+        }
+        let Some(name) = hops_wasm::app_name_of(&path) else {
+            continue;
+        };
+        let toml = path.with_extension("toml");
+        let handlers = match std::fs::read_to_string(&toml) {
+            Ok(text) => hops_wasm::declared_handlers(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", toml.display()))?,
+            Err(_) => None,
+        };
+        apps.insert(name, handlers);
+    }
+    for builtin in crate::builtin_apps() {
+        apps.entry((*builtin).to_owned()).or_insert(None);
+    }
+    Ok(KnownApps {
+        source: format!("the plugins directory {}", dir.display()),
+        apps,
     })
 }
 

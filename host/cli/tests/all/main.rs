@@ -6,6 +6,7 @@ mod apps;
 mod bench;
 mod hardening;
 mod http;
+mod in_process;
 mod remote;
 mod up;
 mod validate;

@@ -91,6 +91,11 @@ fn readme_main_command_runs_the_quickstart_in_local_mode() {
     );
 }
 
+/// The compile cache the tests' hosts share.
+pub fn shared_cache() -> PathBuf {
+    std::env::temp_dir().join("hops-cli-tests-wasm-cache")
+}
+
 /// A running `hops up` with its stderr collected.
 pub struct Up {
     child: Child,
@@ -113,6 +118,9 @@ impl Up {
         let addr = format!("127.0.0.1:{}", hops_testutil::free_port());
         let mut child = Command::new(HOPS)
             .args(args)
+            // One compile cache for every host the tests start: each would compile the
+            // Python and JavaScript apps again otherwise.
+            .env("HOPS_CACHE_DIR", shared_cache())
             .envs(env.iter().copied())
             .env("HOPS_API_ADDR", &addr)
             .stdout(Stdio::null())
@@ -163,7 +171,7 @@ impl Up {
     }
 
     pub fn wait_for(&self, what: &str, check: impl Fn(&Up) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(60);
+        let deadline = Instant::now() + Duration::from_secs(120);
         while !check(self) {
             assert!(
                 Instant::now() < deadline,

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::ops::Range;
 
+use super::KnownApps;
 use super::blocks::RawOn;
 use crate::diagnostic::Diagnostic;
 use crate::expr::{Expr, ExprKind, root_variables};
@@ -19,6 +20,7 @@ pub(crate) fn finish(
     raw_ons: Vec<(String, RawOn)>,
     raw_tasks: Vec<Located<Task>>,
     raw_schedules: Vec<Located<Schedule>>,
+    apps: Option<&KnownApps>,
     diags: &mut Vec<Diagnostic>,
 ) {
     let sources = &set.sources;
@@ -122,6 +124,31 @@ pub(crate) fn finish(
             check_expressions(&raw.on, &on_slugs, &mut |d, span| report(path, d, span));
         let on = &raw.on;
         if let Some(task) = on.label.strip_prefix("task_")
+            && let Some((_, (found, _))) = raw_tasks.iter().find(|(_, (t, _))| t.name == task)
+        {
+            let params: Vec<&str> = found.params.iter().map(|p| p.name.as_str()).collect();
+            for (name, span) in unknown_event_fields(on, &params) {
+                let help = match closest(&name, params.iter().copied()) {
+                    Some(near) => format!("did you mean `event.{near}`?"),
+                    None if params.is_empty() => format!(
+                        "task {task} has no params; declare one with `param {name} {{}}`, or read it inside try(…) if it is optional"
+                    ),
+                    None => format!("its params are {}", params.join(", ")),
+                };
+                report(
+                    path,
+                    Diagnostic::warning(
+                        "Not a param of the task",
+                        format!(
+                            "`event.{name}` is not a param of task {task}: it will be missing from every run of the task, so this expression fails."
+                        ),
+                    )
+                    .with_help(help),
+                    span,
+                );
+            }
+        }
+        if let Some(task) = on.label.strip_prefix("task_")
             && !seen_task.contains(task)
         {
             report(
@@ -146,12 +173,102 @@ pub(crate) fn finish(
         }
     }
 
+    if let Some(apps) = apps {
+        for (path, raw) in &ons {
+            for call in &raw.on.calls {
+                if let Some(d) = check_app(call, apps) {
+                    report(path, d, call.origin.span.clone());
+                }
+            }
+        }
+    }
+
     for (i, (_, raw)) in ons.iter().enumerate() {
         set.index.entry(raw.on.label.clone()).or_default().push(i);
     }
     set.ons = ons.into_iter().map(|(_, raw)| raw.on).collect();
     set.tasks = raw_tasks.into_iter().map(|(_, (t, _))| t).collect();
     set.schedules = raw_schedules.into_iter().map(|(_, (s, _))| s).collect();
+}
+
+/// `event.<name>` reads in `on`'s expressions where `<name>` is not one of `params` (nor
+/// `hops`), outside `try`/`can`, which exist for reading what may be missing.
+fn unknown_event_fields(on: &On, params: &[&str]) -> Vec<(String, Option<Range<usize>>)> {
+    fn visit(e: &Expr, params: &[&str], out: &mut Vec<(String, Option<Range<usize>>)>) {
+        match &e.kind {
+            // `try` and `can` are how optional fields are read.
+            ExprKind::Try(_) | ExprKind::Can(_) => return,
+            ExprKind::Traversal(base, steps) => {
+                if let ExprKind::Var(root) = &base.kind
+                    && root == "event"
+                    && let Some(crate::expr::Step::Attr(name)) = steps.first()
+                    && name != "hops"
+                    && !params.contains(&name.as_str())
+                    && !out.iter().any(|(n, _)| n == name)
+                {
+                    out.push((name.clone(), e.span.clone()));
+                }
+            }
+            _ => {}
+        }
+        e.children(&mut |child| visit(child, params, out));
+    }
+    let mut out = Vec::new();
+    let mut exprs: Vec<&Expr> = on.condition.iter().collect();
+    for call in &on.calls {
+        exprs.extend(call.condition.iter().chain(call.inputs.iter()));
+    }
+    for done in &on.dones {
+        exprs.extend(done.completed.iter().chain(done.errored.iter()));
+    }
+    for expr in exprs {
+        visit(expr, params, &mut out);
+    }
+    out
+}
+
+/// A warning for a call to an app `apps` lacks, or to a handler it does not declare.
+fn check_app(call: &crate::model::Call, apps: &KnownApps) -> Option<Diagnostic> {
+    if call.app.is_empty() {
+        return None;
+    }
+    match apps.apps.get(&call.app) {
+        None => {
+            let help = match closest(&call.app, apps.apps.keys().map(String::as_str)) {
+                Some(near) => format!("did you mean `{near}_{}`?", call.handler),
+                None => format!("add {}.wasm to {}", call.app, apps.source),
+            };
+            Some(
+                Diagnostic::warning(
+                    "No app serves this call",
+                    format!(
+                        "There is no app `{}` in {}: `{}` waits for a host that serves it (at most the host's --app-wait-timeout), then ends errored.",
+                        call.app, apps.source, call.label
+                    ),
+                )
+                .with_help(help),
+            )
+        }
+        Some(Some(handlers)) if !handlers.contains(&call.handler) => {
+            let help = match closest(&call.handler, handlers.iter().map(String::as_str)) {
+                Some(near) => format!("did you mean `{}_{near}`?", call.app),
+                None => format!("its handlers are {}", handlers.join(", ")),
+            };
+            Some(
+                Diagnostic::warning(
+                    "Unknown handler",
+                    format!(
+                        "App `{}` has no handler `{}` (it declares {}); the call will end errored.",
+                        call.app,
+                        call.handler,
+                        handlers.join(", ")
+                    ),
+                )
+                .with_help(help),
+            )
+        }
+        Some(_) => None,
+    }
 }
 
 fn reserved(kind: &str, name: &str) -> Diagnostic {

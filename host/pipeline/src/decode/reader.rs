@@ -53,6 +53,19 @@ pub(crate) fn parts<'b>(
     blocks: &[&'static str],
     ctx: &mut Ctx<'_>,
 ) -> Parts<'b> {
+    parts_with(body, what, attrs, blocks, false, ctx)
+}
+
+/// [`parts`], with unknown attributes reported as warnings (and ignored) when `lenient`: the
+/// original engine never checked some bodies, and pipelines written for it rely on that.
+pub(crate) fn parts_with<'b>(
+    body: &'b Body,
+    what: &str,
+    attrs: &[&'static str],
+    blocks: &[&'static str],
+    lenient: bool,
+    ctx: &mut Ctx<'_>,
+) -> Parts<'b> {
     let mut out = Parts {
         attrs: BTreeMap::new(),
         blocks: Vec::new(),
@@ -77,11 +90,26 @@ pub(crate) fn parts<'b>(
                             format!("An argument named \"{key}\" is not expected in {what}.");
                         let help = if blocks.contains(&key) {
                             format!("`{key}` is a block: write `{key} {{ … }}` without `=`")
+                        } else if let Some(near) =
+                            super::checks::closest(key, attrs.iter().copied())
+                        {
+                            format!("did you mean `{near}`?")
                         } else {
                             expected("arguments", attrs)
                         };
-                        ctx.error("Unsupported argument", detail, attr.key.span())
-                            .help = help;
+                        if lenient {
+                            ctx.diags.push(
+                                Diagnostic::warning(
+                                    "Unsupported argument",
+                                    format!("{detail} It is ignored."),
+                                )
+                                .with_help(help)
+                                .at(ctx.src, attr.key.span()),
+                            );
+                        } else {
+                            ctx.error("Unsupported argument", detail, attr.key.span())
+                                .help = help;
+                        }
                     }
                 }
             }

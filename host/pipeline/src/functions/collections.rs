@@ -6,11 +6,34 @@ use serde_json::{Map, Value};
 use super::{FnCtx, list_arg, number_arg, object_arg, string_arg};
 use crate::value::{self, type_name};
 
-/// The first argument that is neither null nor an empty string.
+/// The first argument that is neither null nor an empty string, after converting all of
+/// them to one type as HCL does: a mix of strings, numbers and bools are all strings
+/// (`coalesce(1, "a")` is `"1"`); other mixes are an error.
 pub(super) fn coalesce(_: &FnCtx<'_>, args: Vec<Value>) -> Result<Value, String> {
+    let kinds: std::collections::BTreeSet<&'static str> = args
+        .iter()
+        .filter(|v| !v.is_null())
+        .map(type_name)
+        .collect();
+    let unify_to_string = kinds.len() > 1
+        && kinds.contains("string")
+        && kinds.iter().all(|k| matches!(*k, "string" | "number" | "bool"));
+    if kinds.len() > 1 && !unify_to_string {
+        return Err(format!(
+            "all arguments must have the same type, got {}",
+            kinds.into_iter().collect::<Vec<_>>().join(" and ")
+        ));
+    }
     args.into_iter()
-        .find(|v| !v.is_null() && v.as_str() != Some(""))
-        .ok_or_else(|| "no non-null, non-empty-string arguments".to_owned())
+        .filter(|v| !v.is_null())
+        .map(|v| match v {
+            Value::Number(_) | Value::Bool(_) if unify_to_string => {
+                value::to_string(&v).map(Value::String)
+            }
+            other => Ok(other),
+        })
+        .find(|v| !matches!(v, Ok(Value::String(s)) if s.is_empty()))
+        .unwrap_or_else(|| Err("no non-null, non-empty-string arguments".to_owned()))
 }
 
 /// Drops empty strings (and nulls) from a list of strings.
@@ -274,6 +297,17 @@ mod tests {
     #[test]
     fn collection_functions() {
         assert_eq!(eval(r#"coalesce(null, "", "b")"#).unwrap(), json!("b"));
+        // The docs' examples, `docs_fn_coalesce`: mixed types become strings.
+        assert_eq!(eval("coalesce(1, 2)").unwrap(), json!(1));
+        assert_eq!(eval(r#"coalesce(1, "a")"#).unwrap(), json!("1"));
+        assert_eq!(eval(r#"coalesce("", 1)"#).unwrap(), json!("1"));
+        assert_eq!(eval("coalesce(null, 1, null, 2)").unwrap(), json!(1));
+        assert_eq!(eval("coalesce([null, 2, 3]...)").unwrap(), json!(2));
+        assert!(
+            eval("coalesce(true, 1)")
+                .unwrap_err()
+                .contains("same type")
+        );
         assert_eq!(
             eval(r#"compact(["a", "", "b"])"#).unwrap(),
             json!(["a", "b"])

@@ -200,6 +200,33 @@ async fn a_call_nobody_serves_shows_as_waiting_then_runs_when_the_app_appears() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_to_an_app_nobody_serves_ends_errored_after_the_wait_naming_the_app() {
+    hops_testutil::init_tracing();
+    let nats = NatsServer::start().await;
+    let dir = fixture("waiting");
+    let log = CallLog::default();
+    let mut config = config(connect(&nats.url()).await, dir.path(), workers(&[], &log));
+    config.runner.app_wait_timeout = Duration::from_secs(2);
+    let host = hops_runtime::Host::start(config).await.unwrap();
+    let started = std::time::Instant::now();
+    let run = send(&host, json!({"hops": {"source": "t", "event": "lonely"}})).await;
+    let view = wait_run(&host, &run, WAIT).await;
+    let took = started.elapsed();
+    assert_eq!(view.status, RunStatus::Errored, "{view:#?}");
+    let error = view.calls[0].error.clone().unwrap_or_default();
+    assert!(
+        error.contains("no worker took this call to app nobody within 2s"),
+        "{error}"
+    );
+    assert!(error.contains("add nobody.wasm"), "{error}");
+    assert!(
+        took >= Duration::from_secs(2) && took < Duration::from_secs(10),
+        "ended after {took:?}"
+    );
+    host.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_app_loaded_by_a_host_without_the_workers_role_is_not_shown_as_served() {
     hops_testutil::init_tracing();
     let nats = NatsServer::start().await;

@@ -1,7 +1,7 @@
 //! The on-disk compile cache: a second engine (a restart) loads without compiling.
 
 use hops_core::{Listeners, Workers};
-use hops_wasm::{EngineConfig, PluginRegistry, RegistryConfig, WasmEngine};
+use hops_wasm::{EngineConfig, AppRegistry, RegistryConfig, WasmEngine};
 
 #[tokio::test]
 async fn a_restarted_host_loads_apps_from_the_compile_cache() {
@@ -17,7 +17,7 @@ async fn a_restarted_host_loads_apps_from_the_compile_cache() {
     };
 
     let load = |engine: WasmEngine| {
-        let registry = PluginRegistry::new(
+        let registry = AppRegistry::new(
             engine,
             RegistryConfig::new(plugins.path()),
             Workers::new(),

@@ -11,7 +11,7 @@ use hops_core::{
     CallError, CallOutput, CallRequest, EmitError, Emitted, EventSink, Listeners, SourceEvent,
     Workers,
 };
-use hops_wasm::{EngineConfig, PluginRegistry, RegistryConfig, RestartPolicy, WasmEngine};
+use hops_wasm::{EngineConfig, AppRegistry, RegistryConfig, RestartPolicy, WasmEngine};
 use tempfile::TempDir;
 
 /// One engine for the whole binary, its compile cache warmed with every test plugin, so
@@ -59,7 +59,7 @@ impl EventSink for RecordingSink {
 /// A plugins directory with a registry over it.
 pub struct Harness {
     pub dir: TempDir,
-    pub registry: PluginRegistry,
+    pub registry: AppRegistry,
     pub workers: Workers,
     pub listeners: Listeners,
     pub sink: Arc<RecordingSink>,
@@ -87,7 +87,7 @@ impl Harness {
         config.env = Arc::new(|name| (name == "HOPS_TEST_TOKEN").then(|| "t0k3n".to_owned()));
         let (workers, listeners) = (Workers::new(), Listeners::new());
         let registry =
-            PluginRegistry::new(ENGINE.clone(), config, workers.clone(), listeners.clone());
+            AppRegistry::new(ENGINE.clone(), config, workers.clone(), listeners.clone());
         registry.load_all().await.unwrap();
         Harness {
             dir,

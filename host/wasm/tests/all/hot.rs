@@ -117,7 +117,7 @@ async fn a_component_of_another_world_is_reported() {
 async fn bad_names_and_unknown_toml_keys_are_reported() {
     let h = Harness::new(&[("echo", Some("colour = \"blue\""))]).await;
     let (kind, message) = error_of(&h, "echo");
-    assert_eq!(kind, "bad-manifest");
+    assert_eq!(kind, "bad-settings");
     assert!(
         message.contains("echo.toml") && message.contains("unknown field `colour`"),
         "{message}"

@@ -1,4 +1,4 @@
-//! `<name>.toml`: an app's grants and limits.
+//! `<name>.toml`: an app's settings — grants and limits.
 //!
 //! ```toml
 //! # plugins/github.toml — every key is optional
@@ -7,6 +7,7 @@
 //! timeout = "10s"           # per-call timeout unless the pipeline sets one
 //! concurrency = 8           # calls of this app at once in this process
 //! poll-interval = "1m"      # listeners: how often `tick` runs (no ticks without it)
+//! handlers = ["hello"]      # the handlers it has: `hops validate` checks calls against them
 //!
 //! [config]                  # plain values, readable with config.get
 //! org = "hops-rs"
@@ -45,13 +46,14 @@ impl Default for Defaults {
 /// The file as written.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct RawManifest {
+struct RawSettings {
     #[serde(default)]
     allowed_hosts: Vec<String>,
     memory: Option<toml::Value>,
     timeout: Option<String>,
     concurrency: Option<usize>,
     poll_interval: Option<String>,
+    handlers: Option<Vec<String>>,
     #[serde(default)]
     config: BTreeMap<String, String>,
     #[serde(default)]
@@ -148,6 +150,8 @@ pub struct AppSettings {
     pub concurrency: usize,
     /// Listener tick interval.
     pub poll_interval: Option<Duration>,
+    /// The handlers the app says it has (`handlers` in its toml), if it says.
+    pub handlers: Option<Vec<String>>,
 }
 
 // Hand-written so that secret values never end up in a debug log line.
@@ -161,6 +165,7 @@ impl fmt::Debug for AppSettings {
             .field("timeout", &self.timeout)
             .field("concurrency", &self.concurrency)
             .field("poll_interval", &self.poll_interval)
+            .field("handlers", &self.handlers)
             .finish()
     }
 }
@@ -176,6 +181,7 @@ impl AppSettings {
             timeout: defaults.timeout,
             concurrency: defaults.concurrency,
             poll_interval: None,
+            handlers: None,
         }
     }
 
@@ -190,7 +196,8 @@ impl AppSettings {
         defaults: &Defaults,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<AppSettings, String> {
-        let raw: RawManifest = toml::from_str(text).map_err(|e| e.message().to_owned())?;
+        let raw: RawSettings = toml::from_str(text).map_err(|e| e.message().to_owned())?;
+        let handlers = checked_handlers(raw.handlers.clone())?;
         let allowed_hosts = raw
             .allowed_hosts
             .iter()
@@ -230,6 +237,7 @@ impl AppSettings {
             timeout,
             concurrency,
             poll_interval,
+            handlers,
         })
     }
 
@@ -257,8 +265,33 @@ impl AppSettings {
             poll_interval_ms: self
                 .poll_interval
                 .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            handlers: self.handlers.clone(),
         }
     }
+}
+
+/// The handlers a toml declares (`handlers = [...]`), read without resolving anything else:
+/// what `hops validate --plugins` checks calls against.
+///
+/// # Errors
+///
+/// When the file is not valid toml for an app, or a handler name breaks the label rule.
+pub fn declared_handlers(text: &str) -> Result<Option<Vec<String>>, String> {
+    let raw: RawSettings = toml::from_str(text).map_err(|e| e.message().to_owned())?;
+    checked_handlers(raw.handlers)
+}
+
+fn checked_handlers(handlers: Option<Vec<String>>) -> Result<Option<Vec<String>>, String> {
+    if let Some(names) = &handlers {
+        for name in names {
+            if !hops_core::is_valid_label(name) {
+                return Err(format!(
+                    "handlers: {name:?} is not a handler name (lowercase letters, digits and single underscores)"
+                ));
+            }
+        }
+    }
+    Ok(handlers)
 }
 
 /// Grants and limits as listings show them (no config values, no secret values).
@@ -278,6 +311,9 @@ pub struct SettingsSummary {
     pub concurrency: usize,
     /// Listener tick interval.
     pub poll_interval_ms: Option<u64>,
+    /// Declared handlers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handlers: Option<Vec<String>>,
 }
 
 fn parse_duration(key: &str, text: &str) -> Result<Duration, String> {
@@ -352,7 +388,7 @@ mod tests {
     }
 
     #[test]
-    fn parses_a_full_manifest() {
+    fn parses_full_settings() {
         let text = r#"
             allowed-hosts = ["api.github.com", "127.0.0.1:8080"]
             memory = "128 MiB"

@@ -1,4 +1,4 @@
-//! `GET /api/plugins`.
+//! `GET /api/apps` (and its old name `/api/plugins`).
 
 use axum::Json;
 use axum::extract::State;
@@ -9,5 +9,5 @@ use crate::router::AppState;
 
 /// The plugin listing, as the host reports it.
 pub(crate) async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    Ok(Json(state.api.plugins().await?))
+    Ok(Json(state.api.apps().await?))
 }
