@@ -52,7 +52,7 @@ run_id=$(printf '%s' "$result" | sed -n 's/.*"run_id": *"\([^"]*\)".*/\1/p')
 echo "==> hops runs show $run_id"
 hops runs show "$run_id"
 hops plugins list
-printf '%s' "$result" | grep -q '"status": *"completed"'
+printf '%s' "$result" | grep -q '^{"run_id":"[^"]*","status":"completed"'
 
 stop
 trap - EXIT

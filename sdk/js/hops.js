@@ -12,6 +12,7 @@
 
 import { log as hostLog } from "hops:app/log@0.1.0";
 import { get, getAll } from "hops:app/config@0.1.0";
+import { emit as hostEmit } from "hops:app/events@0.1.0";
 
 /** An error that fails the call for good. */
 export class Reject extends Error {}
@@ -76,10 +77,55 @@ export function route(call, handlers) {
       const names = Object.keys(handlers).join(", ");
       throw new Reject(`unknown handler "${call.handler}" of app ${call.app}; handlers: ${names}`);
     }
-    return handler(call);
+    const result = handler(call);
+    // An `async` handler (one that awaits `fetch`): componentize-js waits for the promise.
+    if (result && typeof result.then === "function") {
+      return result.then(undefined, (error) => {
+        throw { payload: callError(error) };
+      });
+    }
+    return result;
   } catch (error) {
     throw { payload: callError(error) };
   }
+}
+
+// ---- listeners ----
+
+/** The first value of header `name` (any case) of a webhook request, or undefined. */
+export function header(request, name) {
+  const wanted = name.toLowerCase();
+  return request.headers.find((h) => h.name === wanted)?.value;
+}
+
+/** A webhook request's body parsed as JSON. */
+export function requestJson(request) {
+  const text = new TextDecoder().decode(request.body);
+  return text ? JSON.parse(text) : null;
+}
+
+/** A webhook answer with a text body. */
+export function response(status, text = "", contentType = "text/plain; charset=utf-8") {
+  return {
+    status,
+    headers: [{ name: "content-type", value: contentType }],
+    body: new TextEncoder().encode(String(text)),
+  };
+}
+
+/**
+ * Starts a run with a source event (`on "<event>"` pipelines); returns its run id. A
+ * `dedupKey` (an upstream delivery id) makes a redelivery land in the same run.
+ */
+export function emit(event, payload, { source = "", action = "", dedupKey } = {}) {
+  const emitted = hostEmit({
+    source,
+    event,
+    action,
+    payload: JSON.stringify(payload ?? {}),
+    dedupKey,
+  });
+  return emitted.runId;
 }
 
 /** The value of config key `key` (from `[config]` / `[secrets]` of the app's toml). */

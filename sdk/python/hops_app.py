@@ -15,11 +15,15 @@ call can fail:
 """
 
 import json
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from componentize_py_types import Err
+from componentize_py_types import Err, Ok
 from wit_world.imports import config as _config
+from wit_world.imports import events as _events
 from wit_world.imports import log as _log
+from wit_world.imports import outgoing_handler as _outgoing
+from wit_world.imports import streams as _streams
+from wit_world.imports import wasi_http_types as _http
 from wit_world.imports.hops_app_types import (
     Call,
     CallError_Reject,
@@ -27,11 +31,21 @@ from wit_world.imports.hops_app_types import (
     Header,
     Output,
     RetryRequest,
+    WebhookRequest,
+    WebhookResponse,
 )
 
 __all__ = [
     "Call",
     "Output",
+    "WebhookRequest",
+    "WebhookResponse",
+    "emit",
+    "header",
+    "request_json",
+    "response",
+    "http_request",
+    "HttpError",
     "Reject",
     "Retry",
     "route",
@@ -130,6 +144,141 @@ class log:
     @staticmethod
     def error(message: str) -> None:
         _log.log(_log.Level.ERROR, message)
+
+
+# ---- listeners ----
+
+
+def header(request: WebhookRequest, name: str) -> Optional[str]:
+    """The first value of header ``name`` (any case) of a webhook request, or ``None``."""
+    wanted = name.lower()
+    for h in request.headers:
+        if h.name == wanted:
+            return h.value
+    return None
+
+
+def request_json(request: WebhookRequest) -> Any:
+    """A webhook request's body parsed as JSON (an error answers 500 with the message)."""
+    try:
+        return json.loads(bytes(request.body) or b"null")
+    except ValueError as e:
+        raise Err(f"the request body is not JSON: {e}")
+
+
+def response(status: int, text: str = "", content_type: str = "text/plain; charset=utf-8") -> WebhookResponse:
+    """A webhook answer with a text body."""
+    return WebhookResponse(
+        status=status,
+        headers=[Header(name="content-type", value=content_type)],
+        body=text.encode(),
+    )
+
+
+def emit(
+    event: str,
+    payload: Any,
+    *,
+    source: str = "",
+    action: str = "",
+    dedup_key: Optional[str] = None,
+) -> str:
+    """Starts a run with a source event (``on "<event>"`` pipelines); returns its run id.
+    ``dedup_key`` (an upstream delivery id) makes a redelivery land in the same run."""
+    result = _events.emit(
+        _events.SourceEvent(
+            source=source,
+            event=event,
+            action=action,
+            payload=json.dumps(payload if payload is not None else {}),
+            dedup_key=dedup_key,
+        )
+    )
+    return result.run_id
+
+
+# ---- outbound HTTP (wasi:http, limited to the app's allowed-hosts) ----
+
+
+class HttpError(Exception):
+    """An outbound request failed: refused by the host (no grant), or the transport failed."""
+
+
+def http_request(
+    method: str,
+    url: str,
+    headers: Optional[Dict[str, str]] = None,
+    body: bytes = b"",
+) -> Tuple[int, List[Tuple[str, str]], bytes]:
+    """Sends one HTTP request and returns ``(status, headers, body)``.
+
+    Only the hosts of the app's ``allowed-hosts`` can be reached; any other raises
+    :class:`HttpError` saying the host refused it."""
+    http = _http
+    scheme, sep, rest = url.partition("://")
+    cut = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
+    authority, tail = rest[:cut], rest[cut:]
+    if not sep or scheme not in ("http", "https") or not authority:
+        raise HttpError(f"{url!r} is not an http:// or https:// URL")
+    path_with_query = tail if tail.startswith("/") else "/" + tail
+    methods = {
+        "GET": http.Method_Get(),
+        "HEAD": http.Method_Head(),
+        "POST": http.Method_Post(),
+        "PUT": http.Method_Put(),
+        "DELETE": http.Method_Delete(),
+        "OPTIONS": http.Method_Options(),
+        "PATCH": http.Method_Patch(),
+    }
+    fields = http.Fields.from_list(
+        [(k.lower(), v.encode()) for k, v in (headers or {}).items()]
+    )
+    request = http.OutgoingRequest(fields)
+    request.set_method(methods.get(method.upper(), http.Method_Other(method.upper())))
+    request.set_scheme(http.Scheme_Https() if scheme == "https" else http.Scheme_Http())
+    request.set_authority(authority)
+    request.set_path_with_query(path_with_query)
+    outgoing = request.body()
+    try:
+        future = _outgoing.handle(request, None)
+    except Err as e:
+        raise HttpError(_describe(e.value, url)) from None
+    if body:
+        with outgoing.write() as stream:
+            stream.blocking_write_and_flush(body)
+    http.OutgoingBody.finish(outgoing, None)
+    while True:
+        got = future.get()
+        if got is not None:
+            break
+        future.subscribe().block()
+    # `got` is Ok(Ok(response)), Ok(Err(error-code)), or Err(()) for a future read twice.
+    if not isinstance(got, Ok):
+        raise HttpError(f"request to {url} failed: its response was already taken")
+    if not isinstance(got.value, Ok):
+        raise HttpError(_describe(got.value.value, url))
+    answer = got.value.value
+    status = answer.status()
+    answer_headers = [(k, v.decode(errors="replace")) for k, v in answer.headers().entries()]
+    incoming = answer.consume()
+    data = bytearray()
+    with incoming.stream() as stream:
+        while True:
+            try:
+                data.extend(stream.blocking_read(64 * 1024))
+            except Err as e:
+                if isinstance(e.value, _streams.StreamError_Closed):
+                    break
+                raise HttpError(f"reading the response of {url} failed: {e.value}") from None
+    http.IncomingBody.finish(incoming)
+    return status, answer_headers, bytes(data)
+
+
+def _describe(code: Any, url: str) -> str:
+    name = type(code).__name__
+    if name == "ErrorCode_HttpRequestDenied":
+        return f"request to {url} denied: the host allows only the app's allowed-hosts"
+    return f"request to {url} failed: {name}"
 
 
 # Re-exported for apps that build HTTP-shaped results themselves.

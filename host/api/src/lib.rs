@@ -1,7 +1,7 @@
 //! The Hops HTTP interface.
 //!
 //! [`router`] builds the axum app over any [`HostApi`] (the runtime implements it): health and
-//! readiness, the JSON API for tasks, runs, events, replays and plugins, and `/listen/<app>/…`
+//! readiness, the JSON API for tasks, runs, events, replays and apps, and `/listen/<app>/…`
 //! webhooks handed to listener apps. [`ApiClient`] is the typed client the `hops` CLI uses.
 //!
 //! | route | answer |

@@ -101,7 +101,7 @@ async fn not_found(uri: axum::http::Uri) -> impl IntoResponse {
     error_response(
         StatusCode::NOT_FOUND,
         ErrorBody::new(format!(
-            "no such route: {}; the API lives under /api (tasks, runs, events, plugins)",
+            "no such route: {}; the API lives under /api (tasks, runs, events, apps)",
             uri.path()
         )),
     )

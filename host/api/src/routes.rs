@@ -1,8 +1,8 @@
 //! Handlers of the JSON API, one module per resource, and the body parsing they share.
 
+pub(crate) mod apps;
 pub(crate) mod events;
 pub(crate) mod health;
-pub(crate) mod apps;
 pub(crate) mod runs;
 pub(crate) mod tasks;
 

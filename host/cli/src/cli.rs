@@ -2,6 +2,7 @@
 
 pub mod host;
 pub mod limits;
+pub mod new;
 pub mod remote;
 
 use std::path::PathBuf;
@@ -31,6 +32,9 @@ pub enum Command {
     Bench(host::BenchArgs),
     /// Check a pipelines directory and print diagnostics (exit 0 valid, 1 errors, 2 unreadable).
     Validate(ValidateArgs),
+    /// Start a new app project in Rust, Python or JavaScript.
+    #[command(subcommand)]
+    New(new::NewCommand),
     /// Run a task on a running host, optionally waiting for the run to end.
     Run(remote::RunArgs),
     /// Send source events to a running host.

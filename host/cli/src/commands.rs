@@ -3,6 +3,7 @@
 mod bench;
 mod event;
 mod follow;
+mod new;
 mod params;
 mod plugins;
 mod remote;
@@ -27,6 +28,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Plugins(command) => remote::block_on(plugins::run(command)),
         Command::Bench(args) => remote::block_on_host(bench::run(args)),
         Command::Validate(args) => validate::run(&args),
+        Command::New(crate::cli::new::NewCommand::App(args)) => new::run(&args),
         Command::Run(args) => remote::block_on(run::run(args)),
         Command::Event(command) => remote::block_on(event::run(command)),
         Command::Runs(command) => remote::block_on(runs::run(command)),

@@ -28,6 +28,7 @@ fn main() -> ExitCode {
 
 /// `hops runs show … | head`: when the reader goes away, stop quietly instead of panicking
 /// with "failed printing to stdout: Broken pipe" (Rust ignores SIGPIPE, so `println!` fails).
+/// The exit status is the one a process killed by SIGPIPE has (141), as for `yes | head`.
 fn quiet_on_broken_pipe() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
@@ -38,7 +39,7 @@ fn quiet_on_broken_pipe() {
             .or_else(|| info.payload().downcast_ref::<&str>().copied())
             .unwrap_or_default();
         if message.contains("Broken pipe") || message.contains("os error 32") {
-            std::process::exit(0);
+            std::process::exit(128 + 13);
         }
         default(info);
     }));

@@ -28,7 +28,7 @@ pub trait Worker: Send + Sync + 'static {
 }
 
 /// The apps this process serves, by name. Cheap to clone; changes are announced through
-/// [`Registry::subscribe`] so worker and listener loops start and stop as plugins come and go.
+/// [`Registry::subscribe`] so worker and listener loops start and stop as apps come and go.
 pub struct Registry<T: ?Sized> {
     apps: Arc<RwLock<BTreeMap<String, Arc<T>>>>,
     changed: Arc<watch::Sender<u64>>,

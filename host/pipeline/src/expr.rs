@@ -241,7 +241,7 @@ impl Expr {
         match &self.kind {
             ExprKind::Literal(_) | ExprKind::Var(_) => {}
             ExprKind::Array(items) | ExprKind::Try(items) | ExprKind::Call { args: items, .. } => {
-                items.iter().for_each(|e| f(e));
+                items.iter().for_each(&mut *f);
             }
             ExprKind::Object(items) => items.iter().for_each(|(k, v)| {
                 f(k);

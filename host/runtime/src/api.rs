@@ -21,8 +21,8 @@ use crate::bus_adapters::BusEvents;
 use crate::evaluation::EvalSettings;
 use crate::params::task_event;
 use crate::pipelines::PipelineStore;
-use crate::run_record::{RUN_MARKER, RunRecord, marker_error, marker_errored};
 use crate::presence::{AppLoading, AppPresence, Presence};
+use crate::run_record::{RUN_MARKER, RunRecord, marker_error, marker_errored};
 use crate::views::{run_status, run_view};
 
 /// Lists the apps of the host as JSON (supplied by the wasm layer).

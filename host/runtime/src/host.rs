@@ -16,7 +16,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use crate::api::{HostServices, AppListing};
+use crate::api::{AppListing, HostServices};
 use crate::bus_adapters::{BusEvents, BusVersions};
 use crate::evaluation::EvalSettings;
 use crate::pipelines::{PipelineStore, ReloadHook};

@@ -23,7 +23,7 @@ pub mod schedules;
 pub mod views;
 pub mod workers;
 
-pub use api::{HostServices, AppListing};
+pub use api::{AppListing, HostServices};
 pub use bus_adapters::{BusEvents, BusVersions};
 pub use evaluation::EvalSettings;
 pub use host::{Host, HostConfig, Roles};

@@ -488,8 +488,7 @@ impl Runner {
             return;
         };
         let look = async {
-            if self.bus.has_message(&result_subject).await? || self.presence.served(&app).await
-            {
+            if self.bus.has_message(&result_subject).await? || self.presence.served(&app).await {
                 return Ok::<_, hops_bus::BusError>(None);
             }
             let left = (deadline - Utc::now()).to_std().unwrap_or_default();

@@ -155,9 +155,8 @@ fn build_js(root: &Path, _target_dir: &Path, out: &Path) -> Result<(), String> {
     cmd.arg(cli)
         .arg("sdk/js/examples/jsecho/app.js")
         .args(["--wit", "wit", "--world-name", "worker-app"])
-        // No fetch(): the example needs no HTTP, and without it the component neither
-        // imports the HTTP stack nor exports an incoming handler.
-        .args(["--disable", "http", "fetch-event"])
+        // fetch() stays (its `fetch` handler uses it); no incoming-handler export.
+        .args(["--disable", "fetch-event"])
         .arg("-o")
         .arg(out)
         .current_dir(root);

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use hops_core::{CallRequest, Listeners, Workers};
-use hops_wasm::{EngineConfig, AppRegistry, RegistryConfig, WasmEngine};
+use hops_wasm::{AppRegistry, EngineConfig, RegistryConfig, WasmEngine};
 
 fn instantiate_and_call(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()

@@ -63,12 +63,8 @@ impl AppsDir {
         workers: &Workers,
         listeners: &Listeners,
     ) -> anyhow::Result<AppsDir> {
-        std::fs::create_dir_all(&options.dir).with_context(|| {
-            format!(
-                "creating the plugins directory {}",
-                options.dir.display()
-            )
-        })?;
+        std::fs::create_dir_all(&options.dir)
+            .with_context(|| format!("creating the plugins directory {}", options.dir.display()))?;
         let engine_config = EngineConfig {
             cache_dir: match &options.cache_dir {
                 Some(cache) => Some(

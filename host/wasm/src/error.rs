@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-/// Why a plugin file could not become a running app. Callers branch on the kind (the
+/// Why an app file could not become a running app. Callers branch on the kind (the
 /// registry keeps the previous version serving for all of them; `hops plugins inspect`
 /// explains them).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

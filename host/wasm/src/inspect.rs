@@ -9,6 +9,12 @@ use sha2::{Digest, Sha256};
 use crate::app::CORE_MODULE_HINT;
 use crate::surface::{self, FileKind, World};
 
+/// What to tell the author of a `wasi:cli` command (a program with a `main`).
+const COMMAND_HINT: &str = "this is a WASI command (it exports wasi:cli/run: a program with a main), not an app; \
+     an app exports hops:app/worker: in Rust build a cdylib with hops-sdk and `export_worker!` \
+     (`hops new app NAME --lang rust` writes one), in Python componentize with `-w worker-app`, \
+     in JavaScript with `--world-name worker-app`";
+
 /// The result of [`inspect`]: serializable for `--json`, and `Display` for people.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Inspection {
@@ -82,6 +88,9 @@ pub fn inspect_bytes(path: &Path, bytes: &[u8]) -> Inspection {
                     Ok(world) => inspection.world = Some(world),
                     Err(message) => inspection.problems.push(message),
                 }
+                if found.exports.iter().any(|e| e.starts_with("wasi:cli/run")) {
+                    inspection.problems.push(COMMAND_HINT.to_owned());
+                }
                 for import in surface::unsupported_imports(&found.imports) {
                     inspection
                         .problems
@@ -103,18 +112,19 @@ impl fmt::Display for Inspection {
             FileKind::CoreModule => "core module",
             FileKind::NotWasm => "not WebAssembly",
         };
+        let file = self.path.display();
+        // The verdict first, in one line.
+        match (self.fits, self.world, self.problems.first()) {
+            (true, Some(world), _) => writeln!(f, "ok: {file} runs as a {world} app")?,
+            (_, _, Some(problem)) => writeln!(f, "cannot run: {file}: {problem}")?,
+            _ => writeln!(f, "cannot run: {file} does not fit hops:app@0.1")?,
+        }
         writeln!(
             f,
-            "{}: {kind}, {} bytes, version {}",
-            self.path.display(),
+            "{kind}, {} bytes, version {}",
             self.size_bytes,
             &self.sha256[..self.sha256.len().min(12)]
         )?;
-        match (self.fits, self.world) {
-            (true, Some(world)) => writeln!(f, "fits hops:app@0.1 as a {world}")?,
-            (false, Some(world)) => writeln!(f, "exports the {world} interface but cannot load")?,
-            _ => writeln!(f, "does not fit hops:app@0.1")?,
-        }
         if self.kind == FileKind::Component {
             writeln!(f, "world {{")?;
             for import in &self.imports {
@@ -125,7 +135,7 @@ impl fmt::Display for Inspection {
             }
             writeln!(f, "}}")?;
         }
-        for problem in &self.problems {
+        for problem in self.problems.iter().skip(1) {
             writeln!(f, "problem: {problem}")?;
         }
         Ok(())

@@ -48,10 +48,10 @@ mod grants;
 mod host_impl;
 mod inspect;
 mod listener;
-pub mod settings;
 mod mask;
 mod outcome;
 mod registry;
+pub mod settings;
 mod state;
 mod stdio;
 mod surface;
@@ -63,11 +63,11 @@ pub use engine::{CacheStats, EPOCH_TICK, EngineConfig, WasmEngine};
 pub use error::LoadError;
 pub use inspect::{Inspection, inspect, inspect_bytes};
 pub use listener::{ListenerHealth, RestartPolicy, WasmListener};
-pub use settings::{Defaults, SettingsSummary, declared_handlers};
 pub use mask::{MASK, Masker};
 pub use registry::{
-    AppInfo, AppLimits, AppStatus, EnvLookup, AppRegistry, RegistryConfig, app_name_of,
+    AppInfo, AppLimits, AppRegistry, AppStatus, EnvLookup, RegistryConfig, app_name_of,
 };
+pub use settings::{Defaults, SettingsSummary, declared_handlers};
 pub use surface::{FileKind, World};
 pub use watch::WatchHandle;
 pub use worker::WasmWorker;

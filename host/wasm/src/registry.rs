@@ -390,13 +390,7 @@ impl AppRegistry {
     }
 
     /// Puts a new version in service and registers it with the runtime.
-    fn install(
-        &self,
-        name: &str,
-        compiled: Arc<Compiled>,
-        settings: AppSettings,
-        took: Duration,
-    ) {
+    fn install(&self, name: &str, compiled: Arc<Compiled>, settings: AppSettings, took: Duration) {
         let sink = self.inner.config.event_sink.clone();
         let app = Arc::new(LoadedApp::new(
             &self.inner.engine,
@@ -443,8 +437,12 @@ impl AppRegistry {
             Some(old) if old.app.ctx.version != *version => {
                 tracing::info!(target: "hops::apps", app = name, %world, %version, old_version = %old.app.ctx.version, took_ms, "app {name} replaced (ready in {took_ms} ms); in-flight calls finish on the old version");
             }
-            Some(_) => tracing::info!(target: "hops::apps", app = name, %world, %version, "app {name}: settings reloaded"),
-            None => tracing::info!(target: "hops::apps", app = name, %world, %version, took_ms, "app {name} ready ({world}, loaded in {took_ms} ms)"),
+            Some(_) => {
+                tracing::info!(target: "hops::apps", app = name, %world, %version, "app {name}: settings reloaded")
+            }
+            None => {
+                tracing::info!(target: "hops::apps", app = name, %world, %version, took_ms, "app {name} ready ({world}, loaded in {took_ms} ms)")
+            }
         }
     }
 
@@ -463,7 +461,9 @@ impl AppRegistry {
                     *superseded = Some(why);
                 }
             }
-            None => tracing::warn!(target: "hops::apps", app = name, error = %why, "app {name} not loaded: {why}"),
+            None => {
+                tracing::warn!(target: "hops::apps", app = name, error = %why, "app {name} not loaded: {why}")
+            }
         }
     }
 
@@ -521,9 +521,9 @@ fn info(name: &str, entry: &Entry) -> AppInfo {
         .map(|l| l.health());
     let status = match (&entry.error, &listener) {
         _ if entry.loading_since.is_some() => AppStatus::Loading {
-            for_ms: entry
-                .loading_since
-                .map_or(0, |s| u64::try_from(s.elapsed().as_millis()).unwrap_or(u64::MAX)),
+            for_ms: entry.loading_since.map_or(0, |s| {
+                u64::try_from(s.elapsed().as_millis()).unwrap_or(u64::MAX)
+            }),
         },
         (Some(err), _) => AppStatus::Error {
             kind: err.kind().to_owned(),

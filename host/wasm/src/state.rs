@@ -11,9 +11,9 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::grants::GrantHooks;
-use crate::settings::AppSettings;
 use crate::mask::Masker;
 use crate::registry::AppLimits;
+use crate::settings::AppSettings;
 use crate::stdio::{Captured, LogStream};
 
 /// What every store of one app version shares: name, version, settings, the event sink, the

@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::ApiError;
 use crate::router::AppState;
 
-/// The plugin listing, as the host reports it.
+/// The app listing, as the host reports it.
 pub(crate) async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     Ok(Json(state.api.apps().await?))
 }

@@ -157,7 +157,11 @@ async fn a_replay_starts_a_new_run() {
 async fn apps_are_passed_through() {
     let server = start().await;
     let (status, plugins) = get(&server, "/api/apps").await;
-    assert_eq!(get(&server, "/api/plugins").await.1, plugins, "the old route still answers");
+    assert_eq!(
+        get(&server, "/api/plugins").await.1,
+        plugins,
+        "the old route still answers"
+    );
     assert_eq!(status, 200);
     assert_eq!(plugins[0]["name"], "echo");
 }

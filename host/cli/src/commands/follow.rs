@@ -134,7 +134,29 @@ pub async fn wait_for_run(
     match followed {
         Followed::Ended(view) => {
             if json {
-                print_json(&json!({"run_id": run_id, "status": view.status}))?;
+                // Everything a script needs to react without a second command: the run's
+                // reasons and each call's outcome.
+                let calls: Vec<_> = view
+                    .calls
+                    .iter()
+                    .map(|c| {
+                        json!({
+                            "pipeline": c.pipeline,
+                            "name": c.name,
+                            "app": c.app,
+                            "handler": c.handler,
+                            "status": c.status,
+                            "error": c.error,
+                            "attempts": c.attempts,
+                        })
+                    })
+                    .collect();
+                print_json(&json!({
+                    "run_id": run_id,
+                    "status": view.status,
+                    "error": view.error,
+                    "calls": calls,
+                }))?;
             } else {
                 println!("{}", timeline::run_header(&view, style));
                 if let Some(error) = &view.error {

@@ -36,6 +36,14 @@ async fn list(args: PluginsListArgs) -> anyhow::Result<ExitCode> {
         let text = |v: &Value| v.as_str().unwrap_or("-").to_owned();
         let status = match app["status"]["state"].as_str() {
             Some("ready") => "ready".to_owned(),
+            Some("loading") => format!(
+                "loading ({} s)",
+                app["status"]["for_ms"].as_u64().unwrap_or(0) / 1000
+            ),
+            Some(state) if app["serving"] == true => format!(
+                "{state}, previous version serving: {}",
+                text(&app["status"]["message"])
+            ),
             Some(state) => format!("{state}: {}", text(&app["status"]["message"])),
             None => "-".to_owned(),
         };

@@ -11,7 +11,7 @@ use hops_bus::{Bus, BusConfig, redact_url};
 use hops_core::{EventSink, Listeners, Workers};
 use hops_pipeline::PipelineSet;
 use hops_runtime::{
-    BusEvents, EvalSettings, Host, HostConfig, AppListing, ReloadHook, Roles, RunnerOptions,
+    AppListing, BusEvents, EvalSettings, Host, HostConfig, ReloadHook, Roles, RunnerOptions,
 };
 use hops_wasm::{AppsDir, AppsDirOptions};
 
@@ -39,10 +39,16 @@ pub struct ServeSpec {
     pub limits: LimitArgs,
 }
 
-/// Sets up logging: `HOPS_LOG` (e.g. `info`, `hops_runtime=debug`), warnings by default.
+/// What a host logs without `HOPS_LOG`: warnings, plus what apps say (`hops::app`: their
+/// `log.*` calls, stdout and stderr, with the app and run named) and apps coming and going
+/// (`hops::apps`: ready, replaced, removed, failed to load).
+pub const DEFAULT_LOG: &str = "warn,hops::app=info,hops::apps=info";
+
+/// Sets up logging: `HOPS_LOG` (an `EnvFilter`: `info`, `hops_runtime=debug,warn`, …), else
+/// [`DEFAULT_LOG`].
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("HOPS_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -74,7 +74,10 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
                 "diagnostics": diagnostics.iter().map(Diagnostic::to_json).collect::<Vec<_>>(),
             });
             if args.pretty {
-                println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&value).unwrap_or_default()
+                );
             } else {
                 println!("{value}");
             }

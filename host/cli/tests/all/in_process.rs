@@ -61,7 +61,10 @@ async fn a_host_in_process_serves_wasm_apps_and_picks_up_a_dropped_file() {
     let services = host.services();
 
     let run = services
-        .send_event(json!({"text": "hi", "hops": {"source": "t", "event": "shout"}}), None)
+        .send_event(
+            json!({"text": "hi", "hops": {"source": "t", "event": "shout"}}),
+            None,
+        )
         .await
         .unwrap()
         .run_id;
@@ -91,8 +94,15 @@ async fn a_host_in_process_serves_wasm_apps_and_picks_up_a_dropped_file() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert_eq!(view.status, RunStatus::Completed, "{view:#?}");
-    assert_eq!(view.calls[1].result.as_ref().map(|r| &r["text"]), Some(&json!("HI")), "{view:#?}");
+    assert_eq!(
+        view.calls[1].result.as_ref().map(|r| &r["text"]),
+        Some(&json!("HI")),
+        "{view:#?}"
+    );
     let listed = apps.list();
-    assert!(listed.iter().any(|a| a.name == "upper" && a.serving), "{listed:#?}");
+    assert!(
+        listed.iter().any(|a| a.name == "upper" && a.serving),
+        "{listed:#?}"
+    );
     host.shutdown(Duration::from_secs(5)).await;
 }

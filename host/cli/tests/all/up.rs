@@ -368,3 +368,54 @@ fn hops_start_serves_against_an_existing_nats_and_checks_its_roles() {
     assert!(stderr.contains("unknown role \"cook\""), "{stderr}");
     drop(nats);
 }
+
+#[test]
+fn app_output_and_hot_added_apps_show_in_the_log_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("p")).unwrap();
+    std::fs::write(
+        dir.path().join("p/main.hops"),
+        "on hi {\n  call echo_log {\n    inputs = { message = \"hello from the app\" }\n  }\n}\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.path().join("plugins")).unwrap();
+    std::fs::copy(
+        hops_test_plugins::ECHO,
+        dir.path().join("plugins/echo.wasm"),
+    )
+    .unwrap();
+    // No HOPS_LOG: the defaults.
+    let up = Up::start(dir.path());
+    let sent = up.hops(&[
+        "event", "send", "--source", "t", "--event", "hi", "--wait", "--json",
+    ]);
+    let stdout = String::from_utf8_lossy(&sent.stdout).to_string();
+    assert!(sent.status.success(), "{stdout}");
+    let run = serde_json::from_str::<serde_json::Value>(&stdout).unwrap()["run_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    up.wait_for("the app's log line", |up| {
+        up.log().contains("hello from the app")
+    });
+    let log = up.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("hello from the app"))
+        .unwrap();
+    assert!(
+        line.contains("echo") && line.contains(&run),
+        "app and run named: {line}"
+    );
+    // A file dropped in while the host runs: one line when it is ready.
+    let staged = dir.path().join("upper.part");
+    std::fs::copy(hops_test_plugins::UPPER, &staged).unwrap();
+    std::fs::rename(&staged, dir.path().join("plugins/upper.wasm")).unwrap();
+    up.wait_for("the new app's ready line", |up| {
+        up.log().contains("app upper ready")
+    });
+    let log = up.log();
+    let ready = log.lines().find(|l| l.contains("app upper ready")).unwrap();
+    assert!(ready.contains("loaded in"), "{ready}");
+    up.terminate();
+}

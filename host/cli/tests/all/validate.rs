@@ -112,3 +112,77 @@ fn empty_directory_is_valid_with_a_warning() {
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).contains("warning: No pipelines found"));
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_the_output_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("a")).unwrap();
+    // Thousands of diagnostics: far more output than a pipe holds.
+    let text: String = (0..3000).map(|i| format!("on BAD_{i} {{}}\n")).collect();
+    std::fs::write(dir.path().join("a/main.hops"), text).unwrap();
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "set -o pipefail; {:?} validate {:?} | head -n 1",
+            env!("CARGO_BIN_EXE_hops"),
+            dir.path()
+        ))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!stderr.contains("Broken pipe"), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+    // As a process killed by SIGPIPE: the output was cut short (`set -o pipefail` sees it).
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+}
+
+#[test]
+fn plugins_checks_calls_and_the_original_flags_still_work() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("p")).unwrap();
+    std::fs::write(
+        dir.path().join("p/main.hops"),
+        "on x {\n  call echo_ecoh {}\n  call ehco_echo {}\n}\n",
+    )
+    .unwrap();
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    std::fs::copy(hops_test_plugins::ECHO, plugins.join("echo.wasm")).unwrap();
+    std::fs::write(
+        plugins.join("echo.toml"),
+        "handlers = [\"echo\", \"fail\"]\n",
+    )
+    .unwrap();
+    let out = hops()
+        .arg("validate")
+        .arg(dir.path())
+        .arg("--plugins")
+        .arg(&plugins)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "warnings only: {stdout}");
+    assert!(stdout.contains("warning: Unknown handler"), "{stdout}");
+    assert!(stdout.contains("did you mean `echo_echo`?"), "{stdout}");
+    assert!(
+        stdout.contains("warning: No app serves this call"),
+        "{stdout}"
+    );
+
+    // -H DIR and --pretty, the original engine's flags: accepted, with a note.
+    let out = hops()
+        .args(["validate", "--pretty", "-H"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("note: -H/--hops is the original engine's flag"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("note: --pretty"), "{stderr}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["is_valid"], true);
+}

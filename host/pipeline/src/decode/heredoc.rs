@@ -184,11 +184,15 @@ mod tests {
 
     #[test]
     fn a_line_that_starts_with_the_marker_does_not_end_the_heredoc() {
-        let text = "t = <<-EOT\n  The marker is the word below.\n  EOT is that word.\n  EOT\nx = 1\n";
+        let text =
+            "t = <<-EOT\n  The marker is the word below.\n  EOT is that word.\n  EOT\nx = 1\n";
         let fixed = normalize(text).unwrap();
         assert_eq!(fixed.len(), text.len());
         assert_ne!(fixed, text);
-        assert!(fixed.contains("  EOT is that word."), "the text is kept: {fixed}");
+        assert!(
+            fixed.contains("  EOT is that word."),
+            "the text is kept: {fixed}"
+        );
         let body = hcl_edit::parser::parse_body(&fixed).unwrap();
         let value = body.get_attribute("t").unwrap().value.to_string();
         assert!(value.contains("EOT is that word."), "{value}");

@@ -17,7 +17,9 @@ pub(super) fn coalesce(_: &FnCtx<'_>, args: Vec<Value>) -> Result<Value, String>
         .collect();
     let unify_to_string = kinds.len() > 1
         && kinds.contains("string")
-        && kinds.iter().all(|k| matches!(*k, "string" | "number" | "bool"));
+        && kinds
+            .iter()
+            .all(|k| matches!(*k, "string" | "number" | "bool"));
     if kinds.len() > 1 && !unify_to_string {
         return Err(format!(
             "all arguments must have the same type, got {}",
@@ -303,11 +305,7 @@ mod tests {
         assert_eq!(eval(r#"coalesce("", 1)"#).unwrap(), json!("1"));
         assert_eq!(eval("coalesce(null, 1, null, 2)").unwrap(), json!(1));
         assert_eq!(eval("coalesce([null, 2, 3]...)").unwrap(), json!(2));
-        assert!(
-            eval("coalesce(true, 1)")
-                .unwrap_err()
-                .contains("same type")
-        );
+        assert!(eval("coalesce(true, 1)").unwrap_err().contains("same type"));
         assert_eq!(
             eval(r#"compact(["a", "", "b"])"#).unwrap(),
             json!(["a", "b"])

@@ -40,7 +40,9 @@ fn cases_dir() -> Option<PathBuf> {
 #[test]
 fn the_original_engines_pipelines_load_as_they_did() {
     let Some(dir) = cases_dir() else {
-        eprintln!("compat: no cases directory (../shared/compat/cases or HOPS_COMPAT_CASES); skipped");
+        eprintln!(
+            "compat: no cases directory (../shared/compat/cases or HOPS_COMPAT_CASES); skipped"
+        );
         return;
     };
     let mut cases: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -49,7 +51,12 @@ fn the_original_engines_pipelines_load_as_they_did() {
         .filter(|p| p.join("expect.txt").is_file())
         .collect();
     cases.sort();
-    assert!(cases.len() > 100, "only {} cases in {}", cases.len(), dir.display());
+    assert!(
+        cases.len() > 100,
+        "only {} cases in {}",
+        cases.len(),
+        dir.display()
+    );
     let mut mismatches = Vec::new();
     let mut checked = 0;
     for case in &cases {

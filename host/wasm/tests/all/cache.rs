@@ -1,7 +1,7 @@
 //! The on-disk compile cache: a second engine (a restart) loads without compiling.
 
 use hops_core::{Listeners, Workers};
-use hops_wasm::{EngineConfig, AppRegistry, RegistryConfig, WasmEngine};
+use hops_wasm::{AppRegistry, EngineConfig, RegistryConfig, WasmEngine};
 
 #[tokio::test]
 async fn a_restarted_host_loads_apps_from_the_compile_cache() {

@@ -11,7 +11,7 @@ use hops_core::{
     CallError, CallOutput, CallRequest, EmitError, Emitted, EventSink, Listeners, SourceEvent,
     Workers,
 };
-use hops_wasm::{EngineConfig, AppRegistry, RegistryConfig, RestartPolicy, WasmEngine};
+use hops_wasm::{AppRegistry, EngineConfig, RegistryConfig, RestartPolicy, WasmEngine};
 use tempfile::TempDir;
 
 /// One engine for the whole binary, its compile cache warmed with every test plugin, so
@@ -86,8 +86,7 @@ impl Harness {
         config.debounce = Duration::from_millis(100);
         config.env = Arc::new(|name| (name == "HOPS_TEST_TOKEN").then(|| "t0k3n".to_owned()));
         let (workers, listeners) = (Workers::new(), Listeners::new());
-        let registry =
-            AppRegistry::new(ENGINE.clone(), config, workers.clone(), listeners.clone());
+        let registry = AppRegistry::new(ENGINE.clone(), config, workers.clone(), listeners.clone());
         registry.load_all().await.unwrap();
         Harness {
             dir,

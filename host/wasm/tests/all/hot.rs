@@ -150,3 +150,43 @@ async fn editing_only_the_toml_reloads_settings() {
     assert_eq!(h.registry.get("echo").unwrap().version, version);
     assert_eq!(h.registry.get("echo").unwrap().status, AppStatus::Ready);
 }
+
+#[tokio::test]
+async fn calls_served_by_the_previous_version_say_why_the_new_one_did_not_load() {
+    let h = Harness::new(&[("echo", None)]).await;
+    // A toml whose secret the host does not have: the new settings cannot load.
+    std::fs::write(
+        h.path("echo.toml"),
+        "[secrets]\ntoken = \"HOPS_TEST_NOT_SET\"\n",
+    )
+    .unwrap();
+    h.registry.reload("echo").await;
+    let info = h.registry.get("echo").unwrap();
+    assert!(info.serving, "the previous version keeps serving");
+    let AppStatus::Error { message, .. } = &info.status else {
+        panic!("the failed load is listed: {info:?}");
+    };
+    assert!(
+        message.contains("echo.toml") && message.contains("HOPS_TEST_NOT_SET"),
+        "the file and the cause are named: {message}"
+    );
+    let out = h.call("echo", "echo", json!({"a": 1})).await.unwrap();
+    assert_eq!(out.notes.len(), 1, "{out:?}");
+    assert!(
+        out.notes[0].starts_with("served by the previous version")
+            && out.notes[0].contains("echo.toml"),
+        "{:?}",
+        out.notes
+    );
+}
+
+#[tokio::test]
+async fn declared_handlers_are_enforced_before_the_app_runs() {
+    let h = Harness::new(&[("echo", Some("handlers = [\"echo\"]\n"))]).await;
+    h.call("echo", "echo", json!({"a": 1})).await.unwrap();
+    let message = crate::harness::reject_message(h.call("echo", "fail", json!(null)).await);
+    assert!(
+        message.contains("has no handler \"fail\"") && message.contains("echo.toml"),
+        "{message}"
+    );
+}

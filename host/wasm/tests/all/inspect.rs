@@ -24,7 +24,10 @@ fn inspects_the_test_plugins() {
         "{echo}"
     );
     let text = echo.to_string();
-    assert!(text.contains("fits hops:app@0.1 as a worker"), "{text}");
+    assert!(
+        text.lines().next().unwrap().starts_with("ok: ") && text.contains("runs as a worker app"),
+        "{text}"
+    );
     assert!(text.contains("  export hops:app/worker@0.1.0;"), "{text}");
 
     let hook = inspect(hops_test_plugins::HOOK).unwrap();
@@ -55,4 +58,31 @@ fn explains_files_that_do_not_fit() {
     assert_eq!(junk.kind, FileKind::NotWasm);
     assert_eq!(junk.problems.len(), 2, "{junk}");
     assert!(junk.problems[0].contains("not a valid app name"), "{junk}");
+}
+
+#[test]
+fn a_wasi_command_is_told_how_to_become_an_app() {
+    let command = wat::parse_str(
+        r#"(component
+            (core module $m (func (export "run") (result i32) i32.const 0))
+            (core instance $i (instantiate $m))
+            (func $run (result (result)) (canon lift (core func $i "run")))
+            (instance $cli (export "run" (func $run)))
+            (export "wasi:cli/run@0.2.0" (instance $cli)))"#,
+    )
+    .unwrap();
+    let inspection = inspect_bytes("hello.wasm".as_ref(), &command);
+    assert!(!inspection.fits);
+    assert!(
+        inspection.exports.iter().any(|e| e == "wasi:cli/run@0.2.0"),
+        "{inspection}"
+    );
+    let text = inspection.to_string();
+    let first = text.lines().next().unwrap();
+    assert!(
+        first.starts_with("cannot run: hello.wasm"),
+        "verdict first: {text}"
+    );
+    assert!(text.contains("this is a WASI command"), "{text}");
+    assert!(text.contains("hops new app NAME --lang rust"), "{text}");
 }

@@ -1,7 +1,9 @@
 // Example Hops worker in JavaScript: app `jsecho`.
 //
 // Handlers: `echo` returns its inputs as the result's JSON; `tag` returns
-// `{"text": inputs.text + " (js)"}`. Any other handler is rejected with the list.
+// `{"text": inputs.text + " (js)"}`; `fetch` GETs `inputs.url` with `fetch` (outbound HTTP,
+// limited to the app's allowed-hosts) and returns `{"status", "body"}`. Any other handler is
+// rejected with the list.
 
 import { inputs, json, reject, route } from "../../hops.js";
 
@@ -15,8 +17,15 @@ function tag(call) {
   return json({ text: `${text} (js)` });
 }
 
+async function fetchUrl(call) {
+  const url = inputs(call)?.url;
+  if (typeof url !== "string") reject("inputs.url must be a string");
+  const answer = await fetch(url);
+  return json({ status: answer.status, body: await answer.text() });
+}
+
 export const worker = {
   handle(call) {
-    return route(call, { echo, tag });
+    return route(call, { echo, tag, fetch: fetchUrl });
   },
 };

@@ -88,9 +88,13 @@ fn wait_json_exits_zero_for_a_completed_run() {
     let out = output(hops(&server).args(["run", "deploy", "-p", "service=a", "--wait", "--json"]));
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(out.stdout.lines().count(), 1, "exactly one object: {out:?}");
-    assert_eq!(
-        out.json(),
-        json!({"run_id": server.host.run_ids()[0], "status": "completed"})
+    let json = out.json();
+    assert_eq!(json["run_id"], server.host.run_ids()[0]);
+    assert_eq!(json["status"], "completed");
+    assert_eq!(json["error"], serde_json::Value::Null);
+    assert!(
+        json["calls"].as_array().is_some_and(|c| !c.is_empty()),
+        "{json}"
     );
 }
 
@@ -108,9 +112,20 @@ fn wait_json_exits_one_for_an_errored_run() {
         "--json",
     ]));
     assert_eq!(out.code, 1, "{out:?}");
-    assert_eq!(
-        out.json(),
-        json!({"run_id": server.host.run_ids()[0], "status": "errored"})
+    let json = out.json();
+    assert_eq!(json["run_id"], server.host.run_ids()[0]);
+    assert_eq!(json["status"], "errored");
+    // The reasons come along: the run's error and the failed call's.
+    assert!(json["error"].is_string(), "{json}");
+    let failed: Vec<_> = json["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == "errored")
+        .collect();
+    assert!(
+        !failed.is_empty() && failed.iter().all(|c| c["error"].is_string()),
+        "{json}"
     );
 }
 
