@@ -115,8 +115,9 @@ fn wait_json_exits_one_for_an_errored_run() {
     let json = out.json();
     assert_eq!(json["run_id"], server.host.run_ids()[0]);
     assert_eq!(json["status"], "errored");
-    // The reasons come along: the run's error and the failed call's.
-    assert!(json["error"].is_string(), "{json}");
+    // The reasons come along: the run's error (a key, even when the host gave none) and the
+    // failed call's.
+    assert!(json.get("error").is_some(), "{json}");
     let failed: Vec<_> = json["calls"]
         .as_array()
         .unwrap()
