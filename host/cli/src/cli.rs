@@ -1,6 +1,7 @@
 //! Command-line arguments.
 
 pub mod host;
+pub mod k8s;
 pub mod limits;
 pub mod new;
 pub mod remote;
@@ -22,7 +23,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Local mode: start nats-server, load DIR's pipelines and DIR/plugins, serve the API.
-    Up(host::UpArgs),
+    Up(Box<host::UpArgs>),
     /// Production mode: run a host (or some of its roles) against an existing NATS.
     Start(Box<host::StartArgs>),
     /// The apps of a running host, and what a `.wasm` file is.

@@ -3,6 +3,7 @@
 mod bench;
 mod event;
 mod follow;
+mod k8s;
 mod new;
 mod params;
 mod plugins;
@@ -23,7 +24,7 @@ use crate::cli::{Cli, Command};
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Up(args) => remote::block_on_host(up::run(args)),
+        Command::Up(args) => remote::block_on_host(up::run(*args)),
         Command::Start(args) => remote::block_on_host(start::run(*args)),
         Command::Plugins(command) => remote::block_on(plugins::run(command)),
         Command::Bench(args) => remote::block_on_host(bench::run(args)),

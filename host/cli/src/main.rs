@@ -9,9 +9,10 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
-/// Apps every host has without a `.wasm` (native workers and host-provided apps).
-pub(crate) fn builtin_apps() -> &'static [&'static str] {
-    &[]
+/// Apps every host has without a `.wasm` (native workers and host-provided apps), with their
+/// handlers.
+pub(crate) fn builtin_apps() -> &'static [(&'static str, &'static [&'static str])] {
+    &[(hops_k8s::APP, hops_k8s::HANDLERS)]
 }
 
 fn main() -> ExitCode {

@@ -21,6 +21,15 @@ pub fn error_label() -> &'static str {
     }
 }
 
+/// `warning:` in bold yellow on a terminal.
+pub fn warning_label() -> &'static str {
+    if color_stderr() {
+        "\x1b[1;33mwarning:\x1b[0m"
+    } else {
+        "warning:"
+    }
+}
+
 /// How remote commands decorate stdout: symbols on a terminal, colour on a terminal without
 /// `NO_COLOR`, plain words when piped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -25,6 +25,11 @@ pub trait Worker: Send + Sync + 'static {
     fn describe(&self) -> String {
         "native".to_owned()
     }
+
+    /// Called once the call's result is stored — by this delivery, or by an earlier one that
+    /// a redelivery found — so a worker that holds something outside the host for the call (a
+    /// Pod) can let it go. It cannot change the result; failures are the worker's to log.
+    async fn result_stored(&self, _run_id: &str, _call_id: &str) {}
 }
 
 /// The apps this process serves, by name. Cheap to clone; changes are announced through

@@ -61,6 +61,13 @@ impl HostServices {
         }
     }
 
+    /// Says how to get these apps served (apps that are not a `.wasm`), where run views tell
+    /// why a call waits.
+    pub fn with_app_hints(mut self, hints: std::collections::BTreeMap<String, String>) -> Self {
+        self.presence = self.presence.with_hints(hints);
+        self
+    }
+
     async fn publish(&self, event: SourceEvent, run_id: String) -> Result<Accepted, ApiError> {
         let emitted = BusEvents(Arc::clone(&self.bus))
             .emit(event, run_id)

@@ -126,6 +126,9 @@ pub struct HostConfig {
     pub known_apps: Option<hops_pipeline::AppsProvider>,
     /// How long this process has been compiling an app (run views say "loading X.wasm").
     pub app_loading: Option<crate::presence::AppLoading>,
+    /// How to get an app served when nobody does, by app, for apps that are not a `.wasm`
+    /// (e.g. `k8s`: "start a host that reaches a cluster").
+    pub app_hints: std::collections::BTreeMap<String, String>,
 }
 
 impl HostConfig {
@@ -148,6 +151,7 @@ impl HostConfig {
             eval: EvalSettings::default(),
             known_apps: None,
             app_loading: None,
+            app_hints: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -194,26 +198,28 @@ impl Host {
         } else {
             Workers::new()
         };
-        let services = Arc::new(HostServices::new(
-            Arc::clone(&bus),
-            Arc::clone(&store),
-            served_here,
-            config.listeners.clone(),
-            config.app_listing,
-            config.eval.clone(),
-            config.app_loading.clone(),
-        ));
+        let services = Arc::new(
+            HostServices::new(
+                Arc::clone(&bus),
+                Arc::clone(&store),
+                served_here,
+                config.listeners.clone(),
+                config.app_listing,
+                config.eval.clone(),
+                config.app_loading.clone(),
+            )
+            .with_app_hints(config.app_hints.clone()),
+        );
         if config.roles.runner {
             let local = if config.roles.workers {
                 config.workers.clone()
             } else {
                 Workers::new()
             };
-            let presence = Arc::new(crate::presence::Presence::new(
-                Arc::clone(&bus),
-                local,
-                config.app_loading.clone(),
-            ));
+            let presence = Arc::new(
+                crate::presence::Presence::new(Arc::clone(&bus), local, config.app_loading.clone())
+                    .with_hints(config.app_hints.clone()),
+            );
             tasks.spawn(crate::runner::run(
                 Arc::clone(&bus),
                 Arc::clone(&store),

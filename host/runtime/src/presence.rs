@@ -2,7 +2,7 @@
 //! somewhere on the bus that is pulling. The runner asks before it dispatches (a call to an app
 //! nobody serves gets a bounded wait); run views ask to say why a call waits.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -30,6 +30,8 @@ pub(crate) struct Presence {
     /// The apps this process serves (empty without the workers role).
     local: Workers,
     loading: Option<AppLoading>,
+    /// How to get an app served, for apps that are not a `.wasm` (the k8s runner).
+    hints: BTreeMap<String, String>,
     cache: Mutex<HashMap<String, (AppPresence, Instant)>>,
 }
 
@@ -39,8 +41,15 @@ impl Presence {
             bus,
             local,
             loading,
+            hints: BTreeMap::new(),
             cache: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Says how to get these apps served instead of "add app.wasm".
+    pub(crate) fn with_hints(mut self, hints: BTreeMap<String, String>) -> Presence {
+        self.hints = hints;
+        self
     }
 
     /// Whether `app`'s calls will be taken now.
@@ -65,9 +74,12 @@ impl Presence {
             return answer;
         }
         let answer = match self.bus.worker_activity(app).await {
-            Ok(None) => AppPresence::Missing(format!(
-                "no worker serves app {app}: add {app}.wasm to a host's plugins directory"
-            )),
+            Ok(None) => AppPresence::Missing(match self.hints.get(app) {
+                Some(hint) => format!("no worker serves app {app}: {hint}"),
+                None => format!(
+                    "no worker serves app {app}: add {app}.wasm to a host's plugins directory"
+                ),
+            }),
             Ok(Some(activity)) if activity.waiting_pulls == 0 && activity.in_flight == 0 => {
                 AppPresence::Missing(format!("no running host serves app {app} right now"))
             }

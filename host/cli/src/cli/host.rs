@@ -57,6 +57,9 @@ pub struct UpArgs {
     /// Limits.
     #[command(flatten)]
     pub limits: super::limits::LimitArgs,
+    /// The Kubernetes runner.
+    #[command(flatten)]
+    pub k8s: super::k8s::K8sArgs,
 }
 
 /// `hops start`: production mode against an existing NATS.
@@ -92,6 +95,9 @@ pub struct StartArgs {
     /// Limits.
     #[command(flatten)]
     pub limits: super::limits::LimitArgs,
+    /// The Kubernetes runner.
+    #[command(flatten)]
+    pub k8s: super::k8s::K8sArgs,
 }
 
 /// How to reach and authenticate to NATS.

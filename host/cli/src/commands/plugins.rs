@@ -60,6 +60,7 @@ async fn list(args: PluginsListArgs) -> anyhow::Result<ExitCode> {
                     )
                 }
             })
+            .or_else(|| app["grants"].as_str().map(str::to_owned))
             .unwrap_or_else(|| "-".to_owned());
         println!(
             "{:<14} {:<10} {:<12} {:<14} {grants}",

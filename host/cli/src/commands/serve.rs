@@ -16,6 +16,7 @@ use hops_runtime::{
 use hops_wasm::{AppsDir, AppsDirOptions};
 
 use crate::cli::host::ServeApiArgs;
+use crate::cli::k8s::K8sArgs;
 use crate::cli::limits::LimitArgs;
 use crate::output;
 
@@ -37,6 +38,8 @@ pub struct ServeSpec {
     pub eval: EvalSettings,
     /// Limits on runaway work and clients.
     pub limits: LimitArgs,
+    /// The Kubernetes runner.
+    pub k8s: K8sArgs,
 }
 
 /// What a host logs without `HOPS_LOG`: warnings, plus what apps say (`hops::app`: their
@@ -112,6 +115,34 @@ pub async fn serve(spec: ServeSpec) -> anyhow::Result<ExitCode> {
         loading = Some(Arc::new(move |app: &str| registry.loading_for(app)));
         _apps_dir = Some(apps);
     }
+    let k8s = if spec.roles.workers {
+        Some(super::k8s::start(&spec.k8s, &bus, &workers).await?)
+    } else {
+        None
+    };
+    // Native apps are listed with the wasm ones, and pipelines may call them.
+    if let Some(k8s) = &k8s {
+        let wasm = app_listing.take();
+        let k8s = k8s.clone();
+        app_listing = Some(Arc::new(move || {
+            let mut apps = wasm.as_ref().map(|l| l()).unwrap_or(serde_json::json!([]));
+            if let Some(list) = apps.as_array_mut() {
+                list.push(k8s.listing());
+            }
+            apps
+        }));
+        if let Some(wasm_known) = known_apps.take() {
+            known_apps = Some(Arc::new(move || {
+                let mut known = wasm_known();
+                for (name, handlers) in crate::builtin_apps() {
+                    known.apps.entry((*name).to_owned()).or_insert_with(|| {
+                        Some(handlers.iter().map(|h| (*h).to_owned()).collect())
+                    });
+                }
+                known
+            }));
+        }
+    }
     let mut config = HostConfig::new(bus, &spec.pipelines);
     config.roles = spec.roles;
     config.workers = workers;
@@ -119,6 +150,11 @@ pub async fn serve(spec: ServeSpec) -> anyhow::Result<ExitCode> {
     config.app_listing = app_listing;
     config.known_apps = known_apps;
     config.app_loading = loading;
+    config.app_hints = [(
+        hops_k8s::APP.to_owned(),
+        "start a host that reaches a Kubernetes cluster (--kubeconfig, KUBECONFIG, or in a cluster)".to_owned(),
+    )]
+    .into();
     config.api_addr = spec.api.api_addr;
     config.api = ApiConfig {
         token: spec.api.api_token,

@@ -114,8 +114,9 @@ fn apps_in(dir: &std::path::Path) -> anyhow::Result<KnownApps> {
         };
         apps.insert(name, handlers);
     }
-    for builtin in crate::builtin_apps() {
-        apps.entry((*builtin).to_owned()).or_insert(None);
+    for (name, handlers) in crate::builtin_apps() {
+        apps.entry((*name).to_owned())
+            .or_insert_with(|| Some(handlers.iter().map(|h| (*h).to_owned()).collect()));
     }
     Ok(KnownApps {
         source: format!("the plugins directory {}", dir.display()),

@@ -7,6 +7,7 @@ mod bench;
 mod hardening;
 mod http;
 mod in_process;
+mod k8s;
 mod new;
 mod remote;
 mod up;

@@ -186,3 +186,30 @@ fn plugins_checks_calls_and_the_original_flags_still_work() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["is_valid"], true);
 }
+
+/// The k8s example loads with no diagnostic at all, its apps known: `github` and `http` from
+/// the plugins directory, `k8s` built in.
+#[test]
+fn the_k8s_example_is_clean() {
+    let plugins = tempfile::tempdir().unwrap();
+    for (name, path) in [
+        ("github", hops_test_plugins::GITHUB),
+        ("http", hops_test_plugins::HTTP),
+    ] {
+        std::fs::copy(path, plugins.path().join(format!("{name}.wasm"))).unwrap();
+    }
+    let out = hops()
+        .args(["validate"])
+        .arg(repo("examples/k8s"))
+        .arg("--plugins")
+        .arg(plugins.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(!text.contains("warning"), "{text}");
+    assert!(
+        text.starts_with("valid: ") && text.contains(" 1 pipeline,"),
+        "{text}"
+    );
+}

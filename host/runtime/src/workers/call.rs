@@ -55,6 +55,7 @@ impl AppLoop {
                 ResultMessage::errored(&crate::give_up::call_gave_up(&req.app, limit), now, now);
             let heartbeat = Heartbeat::new(delivery, self.options.ack_wait);
             self.store(&req, result, &heartbeat).await;
+            self.release(&req).await;
             return;
         }
         let heartbeat = Heartbeat::new(delivery, self.options.ack_wait);
@@ -137,6 +138,14 @@ impl AppLoop {
             result.hops.previous_attempts = previous;
         }
         self.store(&req, result, &heartbeat).await;
+        self.release(&req).await;
+    }
+
+    /// Tells the app's worker the call's result is stored (the k8s runner deletes its Pod).
+    async fn release(&self, req: &Request<'_>) {
+        if let Some(worker) = self.workers.get(&req.app) {
+            worker.result_stored(&req.run_id, &req.call).await;
+        }
     }
 
     /// The call as the worker sees it, or why it ends before it starts: its inputs cannot be
@@ -188,8 +197,9 @@ impl AppLoop {
         })
     }
 
-    /// True (and the request acked) when an earlier delivery already stored the result; a
-    /// failed check asks for the request again in a second, never runs it blind.
+    /// True (and the request acked, and the worker told) when an earlier delivery already
+    /// stored the result; a failed check asks for the request again in a second, never runs
+    /// it blind.
     async fn already_stored(&self, req: &Request<'_>) -> bool {
         match self.bus.has_message(&req.result_subject).await {
             Ok(true) => {
@@ -197,6 +207,7 @@ impl AppLoop {
                 if let Err(err) = req.delivery.ack_unconfirmed().await {
                     debug!(error = %err, "ack failed");
                 }
+                self.release(req).await;
                 true
             }
             Ok(false) => false,
