@@ -112,6 +112,18 @@ impl Bus {
     pub fn is_connected(&self) -> bool {
         self.client.connection_state() == async_nats::connection::State::Connected
     }
+
+    /// Waits until everything published so far (acks and naks included) reached the server.
+    ///
+    /// # Errors
+    ///
+    /// When the connection cannot flush (it is down).
+    pub async fn flush(&self) -> Result<(), BusError> {
+        self.client
+            .flush()
+            .await
+            .map_err(|e| BusError::nats("flush", self.stream_name(), e))
+    }
 }
 
 /// Builds the client options: credentials, TLS, timeouts, reconnect policy, event logging.

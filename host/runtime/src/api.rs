@@ -35,6 +35,8 @@ pub struct HostServices {
     pub(crate) listeners: Listeners,
     pub(crate) app_listing: Option<AppListing>,
     pub(crate) stream_checked: AtomicBool,
+    /// Set when the host starts stopping: `/ready` answers 503 so traffic moves elsewhere.
+    draining: AtomicBool,
     pub(crate) eval: EvalSettings,
     presence: Presence,
 }
@@ -57,8 +59,14 @@ impl HostServices {
             listeners,
             app_listing,
             stream_checked: AtomicBool::new(true),
+            draining: AtomicBool::new(false),
             eval,
         }
+    }
+
+    /// From now on `/ready` says the host is stopping.
+    pub(crate) fn set_draining(&self) {
+        self.draining.store(true, Ordering::Relaxed);
     }
 
     /// Says how to get these apps served (apps that are not a `.wasm`), where run views tell
@@ -108,6 +116,12 @@ fn check_run_id(run_id: &str) -> Result<(), ApiError> {
 #[async_trait]
 impl HostApi for HostServices {
     fn ready(&self) -> Result<(), String> {
+        if self.draining.load(Ordering::Relaxed) {
+            return Err(
+                "the host is stopping: it finishes its calls in flight and takes no new work"
+                    .to_owned(),
+            );
+        }
         if !self.bus.is_connected() {
             return Err("not connected to NATS".to_owned());
         }

@@ -18,6 +18,7 @@ use tracing::{info, warn};
 
 use crate::api::{AppListing, HostServices};
 use crate::bus_adapters::{BusEvents, BusVersions};
+use crate::drain::{CallTally, DrainOptions, DrainReport};
 use crate::evaluation::EvalSettings;
 use crate::pipelines::{PipelineStore, ReloadHook};
 use crate::runner::RunnerOptions;
@@ -156,14 +157,24 @@ impl HostConfig {
     }
 }
 
+/// How long calls handed back get to send their nak before the host stops anyway.
+const HAND_BACK_GRACE: Duration = Duration::from_secs(2);
+
 /// A running host.
 pub struct Host {
     bus: Arc<Bus>,
     store: Arc<PipelineStore>,
     services: Arc<HostServices>,
     api_addr: Option<SocketAddr>,
+    /// Cancelled once the host has stopped.
     cancel: CancellationToken,
+    /// Cancelled when the host stops taking work (runner, schedules, worker pulls, listeners).
+    intake: CancellationToken,
+    /// Cancelled when the API stops, after `/ready` said 503 for a while.
+    api_stop: CancellationToken,
     tasks: JoinSet<()>,
+    api_task: Option<tokio::task::JoinHandle<()>>,
+    tally: Arc<CallTally>,
 }
 
 impl Host {
@@ -184,9 +195,12 @@ impl Host {
         .await
         .with_context(|| format!("loading pipelines from {}", config.pipelines_dir.display()))?;
         let cancel = CancellationToken::new();
+        let intake = CancellationToken::new();
+        let api_stop = CancellationToken::new();
+        let tally = Arc::new(CallTally::default());
         let mut tasks = JoinSet::new();
         if config.watch_pipelines {
-            let watcher = store.watch(cancel.child_token())?;
+            let watcher = store.watch(intake.child_token())?;
             tasks.spawn(async move {
                 let _ = watcher.await;
             });
@@ -226,13 +240,13 @@ impl Host {
                 config.runner,
                 config.eval.clone(),
                 presence,
-                cancel.child_token(),
+                intake.child_token(),
             ));
             let sink: Arc<dyn EventSink> = Arc::new(BusEvents(Arc::clone(&bus)));
             tasks.spawn(crate::schedules::run(
                 Arc::clone(&store),
                 sink,
-                cancel.child_token(),
+                intake.child_token(),
             ));
         }
         if config.roles.workers {
@@ -240,14 +254,16 @@ impl Host {
                 Arc::clone(&bus),
                 config.workers,
                 config.worker_consumer,
-                cancel.child_token(),
+                intake.child_token(),
+                Arc::clone(&tally),
             ));
             tasks.spawn(crate::listeners::run(
                 config.listeners,
-                cancel.child_token(),
+                intake.child_token(),
             ));
         }
         let mut api_addr = None;
+        let mut api_task = None;
         if config.roles.api {
             let listener = tokio::net::TcpListener::bind(config.api_addr)
                 .await
@@ -259,21 +275,18 @@ impl Host {
                 })?;
             api_addr = Some(listener.local_addr()?);
             let router = hops_api::router(services.clone(), config.api);
-            let stop = cancel.child_token();
+            let stop = api_stop.child_token();
             let limits = config.api_limits;
-            tasks.spawn(async move {
-                if let Err(err) =
-                    hops_api::serve_with(
-                        listener,
-                        router,
-                        limits,
-                        async move { stop.cancelled().await },
-                    )
+            api_task =
+                Some(tokio::spawn(async move {
+                    if let Err(err) = hops_api::serve_with(listener, router, limits, async move {
+                        stop.cancelled().await
+                    })
                     .await
-                {
-                    warn!(error = %err, "the API server stopped");
-                }
-            });
+                    {
+                        warn!(error = %err, "the API server stopped");
+                    }
+                }));
         }
         info!(roles = %config.roles, api = ?api_addr, "host started");
         Ok(Host {
@@ -282,7 +295,11 @@ impl Host {
             services,
             api_addr,
             cancel,
+            intake,
+            api_stop,
             tasks,
+            api_task,
+            tally,
         })
     }
 
@@ -312,16 +329,77 @@ impl Host {
     }
 
     /// Stops every role; calls in flight get `grace` to finish and store their results.
-    pub async fn shutdown(mut self, grace: Duration) {
-        self.cancel.cancel();
-        let drained = tokio::time::timeout(grace, async {
-            while self.tasks.join_next().await.is_some() {}
+    pub async fn shutdown(self, grace: Duration) -> DrainReport {
+        self.drain(DrainOptions {
+            timeout: grace,
+            ready_grace: Duration::ZERO,
         })
-        .await;
-        if drained.is_err() {
-            warn!("some work did not finish within {grace:?}; it is redelivered to the next host");
-            self.tasks.abort_all();
+        .await
+    }
+
+    /// Stops the host without losing work: `/ready` answers 503 from now on; no new
+    /// deliveries are taken (runner, schedules, workers, listeners); calls in flight get
+    /// `options.timeout` to finish and store their results; what is still running then is
+    /// handed back unacknowledged (naked), so another host runs it at once; the API stops
+    /// once `/ready` has said 503 for `options.ready_grace`.
+    pub async fn drain(self, options: DrainOptions) -> DrainReport {
+        self.drain_until(options, std::future::pending()).await
+    }
+
+    /// [`Host::drain`], handing back at once when `hurry` completes (a second Ctrl-C).
+    pub async fn drain_until(
+        mut self,
+        options: DrainOptions,
+        hurry: impl Future<Output = ()>,
+    ) -> DrainReport {
+        let began = tokio::time::Instant::now();
+        self.services.set_draining();
+        let in_flight = self.tally.begin_drain();
+        self.intake.cancel();
+        if in_flight > 0 {
+            info!(
+                in_flight,
+                timeout = ?options.timeout,
+                "stopping: calls in flight get the drain timeout to finish"
+            );
         }
-        info!("host stopped");
+        let mut hurry = std::pin::pin!(hurry);
+        let finished = tokio::select! {
+            done = tokio::time::timeout(options.timeout, async {
+                while self.tasks.join_next().await.is_some() {}
+            }) => done.is_ok(),
+            () = &mut hurry => false,
+        };
+        if !finished {
+            let left = self.tally.in_flight();
+            warn!(
+                left,
+                "the drain timeout ran out: handing back the calls still running (they run again on another host)"
+            );
+            self.tally.hand_back.cancel();
+            let handed = tokio::time::timeout(HAND_BACK_GRACE, async {
+                while self.tasks.join_next().await.is_some() {}
+            })
+            .await;
+            if handed.is_err() {
+                self.tasks.abort_all();
+            }
+        }
+        // The naks and acks above must reach the server before the connection goes.
+        if let Err(err) = self.bus.flush().await {
+            warn!(error = %err, "could not flush the last acknowledgements; those requests come back after their ack wait");
+        }
+        let ready_for = began.elapsed();
+        if ready_for < options.ready_grace {
+            tokio::time::sleep(options.ready_grace - ready_for).await;
+        }
+        self.api_stop.cancel();
+        if let Some(api) = self.api_task.take() {
+            let _ = tokio::time::timeout(HAND_BACK_GRACE, api).await;
+        }
+        self.cancel.cancel();
+        let report = self.tally.report(finished);
+        info!(%report, "host stopped");
+        report
     }
 }

@@ -9,6 +9,7 @@
 pub mod api;
 pub mod bus_adapters;
 pub mod call_headers;
+pub mod drain;
 pub mod evaluation;
 mod give_up;
 pub mod host;
@@ -25,6 +26,7 @@ pub mod workers;
 
 pub use api::{AppListing, HostServices};
 pub use bus_adapters::{BusEvents, BusVersions};
+pub use drain::{DrainOptions, DrainReport};
 pub use evaluation::EvalSettings;
 pub use host::{Host, HostConfig, Roles};
 pub use pipelines::{PipelineStore, ReloadHook, VersionStore};

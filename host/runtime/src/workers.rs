@@ -17,14 +17,17 @@ use tracing::{Instrument as _, debug, info, warn};
 mod call;
 mod inflight;
 
+use crate::drain::CallTally;
 use inflight::InFlight;
 
-/// Serves every app of `workers` until `cancel`.
-pub async fn run(
+/// Serves every app of `workers` until `cancel`; then calls in flight finish, unless the
+/// tally's hand-back token fires first.
+pub(crate) async fn run(
     bus: Arc<Bus>,
     workers: Workers,
     options: WorkerConsumerOptions,
     cancel: CancellationToken,
+    tally: Arc<CallTally>,
 ) {
     let mut changes = workers.subscribe();
     let inflight = InFlight::default();
@@ -42,6 +45,8 @@ pub async fn run(
                     app: name.clone(),
                     options: options.clone(),
                     inflight: inflight.clone(),
+                    tally: Arc::clone(&tally),
+                    stop: stop.clone(),
                 };
                 tasks.spawn(app.run(stop));
             }
@@ -69,6 +74,9 @@ struct AppLoop {
     app: String,
     options: WorkerConsumerOptions,
     inflight: InFlight,
+    tally: Arc<CallTally>,
+    /// Cancelled when the loop stops taking deliveries (host stopping, app removed).
+    stop: CancellationToken,
 }
 
 impl AppLoop {
@@ -153,7 +161,25 @@ impl AppLoop {
             handler,
             result_subject,
         };
-        self.handle_request(request, running).instrument(span).await;
+        let counted = self.tally.enter();
+        let hand_back = self.tally.hand_back.clone();
+        let handled = async {
+            tokio::select! {
+                biased;
+                ended = self.handle_request(&request, running) => ended,
+                () = hand_back.cancelled() => call::Ended::HandedBack { started: true },
+            }
+        }
+        .instrument(span.clone())
+        .await;
+        match handled {
+            call::Ended::Stored => counted.finished(),
+            call::Ended::HandedBack { started } => {
+                counted.handed_back();
+                self.hand_back(&request, started).instrument(span).await;
+            }
+            call::Ended::Later => {}
+        }
     }
 }
 

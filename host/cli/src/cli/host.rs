@@ -33,6 +33,19 @@ pub struct ServeApiArgs {
     pub api_token: Option<String>,
 }
 
+/// How a host stops on SIGTERM or Ctrl-C (`hops up`, `hops start`).
+#[derive(Debug, Clone, Args)]
+pub struct ShutdownArgs {
+    /// How long calls in flight may take to finish once the host is told to stop; what still
+    /// runs then is handed back to another host. Keep it below the orchestrator's grace
+    /// period (Kubernetes: 30 s). A second signal hands back at once.
+    #[arg(long, env = "HOPS_DRAIN_TIMEOUT", default_value = "25s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub drain_timeout: std::time::Duration,
+    /// How long `/ready` answers 503 before the API closes, so load balancers see the host go.
+    #[arg(long, env = "HOPS_READY_GRACE", default_value = "2s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub ready_grace: std::time::Duration,
+}
+
 /// `hops up`: local mode.
 #[derive(Debug, Args)]
 pub struct UpArgs {
@@ -60,6 +73,9 @@ pub struct UpArgs {
     /// The Kubernetes runner.
     #[command(flatten)]
     pub k8s: super::k8s::K8sArgs,
+    /// Stopping.
+    #[command(flatten)]
+    pub shutdown: ShutdownArgs,
 }
 
 /// `hops start`: production mode against an existing NATS.
@@ -98,6 +114,9 @@ pub struct StartArgs {
     /// The Kubernetes runner.
     #[command(flatten)]
     pub k8s: super::k8s::K8sArgs,
+    /// Stopping.
+    #[command(flatten)]
+    pub shutdown: ShutdownArgs,
 }
 
 /// How to reach and authenticate to NATS.

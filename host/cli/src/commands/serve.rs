@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use hops_api::ApiConfig;
@@ -11,11 +10,12 @@ use hops_bus::{Bus, BusConfig, redact_url};
 use hops_core::{EventSink, Listeners, Workers};
 use hops_pipeline::PipelineSet;
 use hops_runtime::{
-    AppListing, BusEvents, EvalSettings, Host, HostConfig, ReloadHook, Roles, RunnerOptions,
+    AppListing, BusEvents, DrainOptions, EvalSettings, Host, HostConfig, ReloadHook, Roles,
+    RunnerOptions,
 };
 use hops_wasm::{AppsDir, AppsDirOptions};
 
-use crate::cli::host::ServeApiArgs;
+use crate::cli::host::{ServeApiArgs, ShutdownArgs};
 use crate::cli::k8s::K8sArgs;
 use crate::cli::limits::LimitArgs;
 use crate::output;
@@ -40,6 +40,8 @@ pub struct ServeSpec {
     pub limits: LimitArgs,
     /// The Kubernetes runner.
     pub k8s: K8sArgs,
+    /// How it stops.
+    pub shutdown: ShutdownArgs,
 }
 
 /// What a host logs without `HOPS_LOG`: warnings, plus what apps say (`hops::app`: their
@@ -179,8 +181,28 @@ pub async fn serve(spec: ServeSpec) -> anyhow::Result<ExitCode> {
         ),
     }
     let signal = wait_for_signal().await;
-    eprintln!("{signal}: stopping (calls in flight get 10s to finish)");
-    host.shutdown(Duration::from_secs(10)).await;
+    eprintln!(
+        "{signal}: stopping; calls in flight get {} to finish (--drain-timeout), a second signal hands them back now",
+        humantime::format_duration(spec.shutdown.drain_timeout)
+    );
+    let report = host
+        .drain_until(
+            DrainOptions {
+                timeout: spec.shutdown.drain_timeout,
+                ready_grace: spec.shutdown.ready_grace,
+            },
+            async {
+                wait_for_signal().await;
+            },
+        )
+        .await;
+    if report.in_flight > 0 {
+        eprintln!(
+            "  drained: {} calls in flight, {} finished, {} handed back to another host (not acknowledged, so they run again there)",
+            report.in_flight, report.finished, report.handed_back
+        );
+    }
+    eprintln!("stopped");
     Ok(ExitCode::SUCCESS)
 }
 

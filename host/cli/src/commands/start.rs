@@ -29,6 +29,7 @@ pub async fn run(args: StartArgs) -> anyhow::Result<ExitCode> {
         api: args.api,
         eval: args.eval.settings()?,
         limits: args.limits,
+        shutdown: args.shutdown,
         k8s: args.k8s,
     };
     serve(spec).await

@@ -60,6 +60,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
         api: args.api.clone(),
         eval,
         limits: args.limits.clone(),
+        shutdown: args.shutdown.clone(),
         k8s: args.k8s.clone(),
     };
     let outcome = serve(spec).await;

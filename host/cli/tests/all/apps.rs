@@ -199,10 +199,14 @@ fn rust_python_and_js_apps_a_signed_webhook_and_a_trapping_listener_in_one_host(
         .iter()
         .map(|a| a["name"].as_str().unwrap())
         .collect();
+    // The native Kubernetes runner is listed too, after the wasm apps, whether a cluster
+    // was found or not.
     assert_eq!(
         names,
-        ["echo", "github", "hook", "jsecho", "pyecho", "upper"]
+        ["echo", "github", "hook", "jsecho", "pyecho", "upper", "k8s"]
     );
+    let k8s = &apps.as_array().unwrap()[6];
+    assert_eq!(k8s["kind"], "native", "{k8s}");
     assert!(
         apps.as_array()
             .unwrap()

@@ -4,6 +4,7 @@
 
 mod apps;
 mod bench;
+mod drain;
 mod hardening;
 mod http;
 mod in_process;

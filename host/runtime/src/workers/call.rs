@@ -32,6 +32,20 @@ const TIMEOUT_GRACE: Duration = Duration::from_secs(2);
 /// Longest pause between two attempts to store a result while NATS is unreachable.
 const MAX_STORE_BACKOFF: Duration = Duration::from_secs(5);
 
+/// How the handling of one delivery ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Ended {
+    /// The call's result is stored (by this delivery or an earlier one) and the request acked.
+    Stored,
+    /// The request comes back later (a retry, a check that failed); nothing is stored yet.
+    Later,
+    /// The host is stopping: the request goes back unacknowledged for another host.
+    HandedBack {
+        /// Whether the call had started running here.
+        started: bool,
+    },
+}
+
 /// The request of one delivery, parsed.
 pub(super) struct Request<'d> {
     pub(super) delivery: &'d Delivery,
@@ -44,7 +58,7 @@ pub(super) struct Request<'d> {
 
 impl AppLoop {
     /// Handles one delivery of `request`.
-    pub(super) async fn handle_request(&self, req: Request<'_>, running: Arc<Semaphore>) {
+    pub(super) async fn handle_request(&self, req: &Request<'_>, running: Arc<Semaphore>) -> Ended {
         let delivery = req.delivery;
         if i64::try_from(delivery.delivered).unwrap_or(i64::MAX) > self.options.max_deliver {
             // The last delivery allowed to run the call never finished: its host stopped
@@ -54,9 +68,9 @@ impl AppLoop {
             let result =
                 ResultMessage::errored(&crate::give_up::call_gave_up(&req.app, limit), now, now);
             let heartbeat = Heartbeat::new(delivery, self.options.ack_wait);
-            self.store(&req, result, &heartbeat).await;
-            self.release(&req).await;
-            return;
+            self.store(req, result, &heartbeat).await;
+            self.release(req).await;
+            return Ended::Stored;
         }
         let heartbeat = Heartbeat::new(delivery, self.options.ack_wait);
         // Another delivery of this request is being handled here: let it finish first.
@@ -69,18 +83,27 @@ impl AppLoop {
                 }
             }
         };
-        if self.already_stored(&req).await {
-            return;
+        if let Some(ended) = self.already_stored(req).await {
+            return ended;
         }
         let slot = match Arc::clone(&running).try_acquire_owned() {
             Ok(slot) => slot,
             Err(_) => {
-                let Ok(slot) = heartbeat.while_waiting(running.acquire_owned()).await else {
-                    return;
+                // A host that stops hands back what has not started instead of starting it.
+                let waited = heartbeat
+                    .while_waiting(async {
+                        tokio::select! {
+                            slot = running.acquire_owned() => slot.ok(),
+                            () = self.stop.cancelled() => None,
+                        }
+                    })
+                    .await;
+                let Some(slot) = waited else {
+                    return Ended::HandedBack { started: false };
                 };
                 // Waiting may have taken long enough for another host to finish the call.
-                if self.already_stored(&req).await {
-                    return;
+                if let Some(ended) = self.already_stored(req).await {
+                    return ended;
                 }
                 slot
             }
@@ -88,12 +111,12 @@ impl AppLoop {
         let settings = call_headers::decode(delivery.headers.as_ref());
         let attempt = u32::try_from(delivery.delivered).unwrap_or(u32::MAX).max(1);
         let previous = if attempt > 1 {
-            self.previous_attempts(&req, attempt).await
+            self.previous_attempts(req, attempt).await
         } else {
             Vec::new()
         };
         let started_at = Utc::now();
-        let outcome = match self.prepare(&req, &settings, attempt) {
+        let outcome = match self.prepare(req, &settings, attempt) {
             Ok(request) => match self.workers.get(&req.app) {
                 Some(worker) => {
                     heartbeat
@@ -121,9 +144,9 @@ impl AppLoop {
                         .or_else(|| settings.retry.map(|r| r.delay_before(attempt + 1)))
                         .unwrap_or(DEFAULT_RETRY_BACKOFF);
                     info!(error = %message, retry_in = ?wait, "call asked for a retry");
-                    self.record_attempt(&req, attempt, message).await;
+                    self.record_attempt(req, attempt, message).await;
                     let _ = delivery.nak(Some(wait)).await;
-                    return;
+                    return Ended::Later;
                 }
                 ResultMessage::errored(
                     &format!("{message} (gave up after {attempt} attempts)"),
@@ -137,8 +160,26 @@ impl AppLoop {
             result.hops.attempts = Some(attempt);
             result.hops.previous_attempts = previous;
         }
-        self.store(&req, result, &heartbeat).await;
-        self.release(&req).await;
+        self.store(req, result, &heartbeat).await;
+        self.release(req).await;
+        Ended::Stored
+    }
+
+    /// Gives the request back unacknowledged, with a note for the attempt that follows.
+    pub(super) async fn hand_back(&self, req: &Request<'_>, started: bool) {
+        let attempt = u32::try_from(req.delivery.delivered)
+            .unwrap_or(u32::MAX)
+            .max(1);
+        let why = if started {
+            "handed back unfinished: its host was stopping and the drain timeout ran out"
+        } else {
+            "handed back before it started: its host was stopping"
+        };
+        self.record_attempt(req, attempt, why).await;
+        if let Err(err) = req.delivery.nak(None).await {
+            debug!(error = %err, "nak failed; the request comes back after its ack wait");
+        }
+        info!(started, "call handed back to another host");
     }
 
     /// Tells the app's worker the call's result is stored (the k8s runner deletes its Pod).
@@ -197,10 +238,10 @@ impl AppLoop {
         })
     }
 
-    /// True (and the request acked, and the worker told) when an earlier delivery already
-    /// stored the result; a failed check asks for the request again in a second, never runs
-    /// it blind.
-    async fn already_stored(&self, req: &Request<'_>) -> bool {
+    /// `Stored` (and the request acked, and the worker told) when an earlier delivery already
+    /// stored the result; a failed check asks for the request again in a second (`Later`),
+    /// never runs it blind; `None` when the call is to run.
+    async fn already_stored(&self, req: &Request<'_>) -> Option<Ended> {
         match self.bus.has_message(&req.result_subject).await {
             Ok(true) => {
                 debug!("the result is already stored; acknowledging");
@@ -208,13 +249,13 @@ impl AppLoop {
                     debug!(error = %err, "ack failed");
                 }
                 self.release(req).await;
-                true
+                Some(Ended::Stored)
             }
-            Ok(false) => false,
+            Ok(false) => None,
             Err(err) => {
                 debug!(error = %err, "could not check for an earlier result");
                 let _ = req.delivery.nak(Some(Duration::from_secs(1))).await;
-                true
+                Some(Ended::Later)
             }
         }
     }
@@ -232,6 +273,7 @@ impl AppLoop {
                 .and_then(|m| serde_json::from_slice::<serde_json::Value>(&m.payload).ok())
                 .and_then(|v| v["error"].as_str().map(str::to_owned));
             out.push(match why {
+                Some(error) if error.starts_with("handed back") => format!("attempt {n} was {error}"),
                 Some(error) => format!("attempt {n} asked for a retry: {error}"),
                 None => format!(
                     "host lost during attempt {n}: it stopped or lost contact with NATS before storing a result"
