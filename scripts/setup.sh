@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Installs what building and testing Hops needs on a fresh Debian/Ubuntu machine with rustup.
 # Idempotent: anything already present is left alone.
+#   --image   also what scripts/image.sh needs: the musl Rust target, musl-tools and podman
+#             (scripts/test.sh passes it: the test suite builds and checks the image).
 set -euo pipefail
+image_tools=0
+[ "${1:-}" = "--image" ] && image_tools=1
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -56,4 +60,24 @@ if [ ! -f "$root/sdk/js/node_modules/.package-lock.json" ] \
     || [ "$root/sdk/js/package-lock.json" -nt "$root/sdk/js/node_modules/.package-lock.json" ]; then
   say "installing componentize-js (npm ci in sdk/js)"
   (cd "$root/sdk/js" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+if [ "$image_tools" -eq 1 ]; then
+  if ! rustup target list --installed | grep -qx x86_64-unknown-linux-musl; then
+    say "adding the x86_64-unknown-linux-musl Rust target (the static binary of the image)"
+    rustup target add x86_64-unknown-linux-musl
+  fi
+  packages=()
+  command -v musl-gcc >/dev/null 2>&1 || packages+=(musl-tools)
+  command -v podman >/dev/null 2>&1 || packages+=(podman)
+  command -v readelf >/dev/null 2>&1 || packages+=(binutils)
+  if [ "${#packages[@]}" -gt 0 ]; then
+    say "installing ${packages[*]} (scripts/image.sh)"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}"
+  fi
+  if ! command -v kubectl >/dev/null 2>&1; then
+    echo "kubectl not found: the manifests test renders deploy/kubernetes with 'kubectl kustomize'; install kubectl (https://kubernetes.io/docs/tasks/tools/)" >&2
+    exit 1
+  fi
 fi

@@ -35,6 +35,21 @@ pub enum BusError {
         source: async_nats::ConnectError,
     },
 
+    /// JetStream refused to create the stream with the replicas asked for (too few servers).
+    #[error(
+        "cannot create stream {stream} with {replicas} replicas: {reason}; \
+         --stream-replicas (HOPS_STREAM_REPLICAS) needs a JetStream cluster of at least that \
+         many servers (use 1 on a single nats-server)"
+    )]
+    StreamReplicas {
+        /// Stream name.
+        stream: String,
+        /// Replicas asked for.
+        replicas: usize,
+        /// What the server said.
+        reason: String,
+    },
+
     /// The stream exists but its configuration breaks exactly-once dispatch.
     #[error(
         "stream {stream} has {setting} = {actual}; hops needs {expected} for exactly-once \

@@ -77,6 +77,17 @@ impl Bus {
                     Err(BusError::timeout("create stream", &*self.stream))
                 }
                 CreateStreamErrorKind::JetStreamUnavailable => Err(BusError::JetStreamUnavailable),
+                CreateStreamErrorKind::JetStream(e)
+                    if self.stream_replicas > 1
+                        && (e.error_code() == ErrorCode::STREAM_REPLICAS_NOT_SUPPORTED
+                            || e.error_code() == ErrorCode::INSUFFICIENT_RESOURCES) =>
+                {
+                    Err(BusError::StreamReplicas {
+                        stream: self.stream.to_string(),
+                        replicas: self.stream_replicas,
+                        reason: e.to_string(),
+                    })
+                }
                 _ => Err(BusError::nats("create stream", &*self.stream, err)),
             },
         }

@@ -46,6 +46,23 @@ pub enum Command {
     Runs(remote::RunsCommand),
     /// Replay a run's event with the current pipelines (`--dry-run`: only show the plan).
     Replay(remote::ReplayArgs),
+    /// Ask a running host whether it is alive (`/health`) or ready (`--ready`): exit 0 when it
+    /// is, 1 when not. For container health checks, where there is no curl.
+    Health(HealthArgs),
+}
+
+/// `hops health`.
+#[derive(Debug, clap::Args)]
+pub struct HealthArgs {
+    /// Ask `/ready` (the host can take work) instead of `/health` (the process answers).
+    #[arg(long)]
+    pub ready: bool,
+    /// Print nothing; only the exit code tells.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// The host to ask.
+    #[command(flatten)]
+    pub api: remote::ApiArgs,
 }
 
 /// `hops validate`.

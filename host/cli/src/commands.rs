@@ -3,6 +3,7 @@
 mod bench;
 mod event;
 mod follow;
+mod health;
 mod k8s;
 mod new;
 mod params;
@@ -34,5 +35,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Event(command) => remote::block_on(event::run(command)),
         Command::Runs(command) => remote::block_on(runs::run(command)),
         Command::Replay(args) => remote::block_on(replay::run(args)),
+        Command::Health(args) => remote::block_on(health::run(args)),
     }
 }

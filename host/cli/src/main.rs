@@ -15,6 +15,11 @@ pub(crate) fn builtin_apps() -> &'static [(&'static str, &'static [&'static str]
     &[(hops_k8s::APP, hops_k8s::HANDLERS)]
 }
 
+/// musl's allocator serialises threads; the static image's binary allocates with mimalloc.
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     quiet_on_broken_pipe();
     let cli = cli::Cli::parse();

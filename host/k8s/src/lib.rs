@@ -15,6 +15,7 @@ pub mod config;
 pub mod inputs;
 mod logs;
 pub mod pod;
+pub mod rbac;
 pub mod status;
 mod wait;
 mod worker;

@@ -137,3 +137,22 @@ async fn publishing_without_a_stream_is_a_typed_error() {
     assert!(err.is_transient());
     assert!(err.to_string().contains("ensure_stream"), "{err}");
 }
+
+#[tokio::test]
+async fn more_replicas_than_a_single_server_has_is_a_clear_error() {
+    let server = NatsServer::start().await;
+    hops_testutil::init_tracing();
+    let mut config = config(&server);
+    config.stream_replicas = 3;
+    let bus = Bus::connect(config).await.unwrap();
+    let err = bus.ensure_stream().await.unwrap_err();
+    assert!(
+        matches!(err, BusError::StreamReplicas { replicas: 3, .. }),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains("3 replicas") && message.contains("HOPS_STREAM_REPLICAS"),
+        "{message}"
+    );
+}

@@ -35,6 +35,7 @@ pub struct ServeApiArgs {
 
 /// How a host stops on SIGTERM or Ctrl-C (`hops up`, `hops start`).
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Shutdown")]
 pub struct ShutdownArgs {
     /// How long calls in flight may take to finish once the host is told to stop; what still
     /// runs then is handed back to another host. Keep it below the orchestrator's grace
@@ -128,6 +129,10 @@ pub struct NatsArgs {
     /// Topic: the second subject token (separate environments on one stream).
     #[arg(long = "nats-topic", env = "HOPS_NATS_TOPIC", default_value = hops_bus::DEFAULT_TOPIC)]
     pub topic: String,
+    /// Replicas of the stream (and its payload and pinning buckets) when this host creates
+    /// them: 3 on a 3-node JetStream cluster, so a node can fail without losing runs.
+    #[arg(long = "stream-replicas", env = "HOPS_STREAM_REPLICAS", default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=5))]
+    pub stream_replicas: u8,
     /// User name.
     #[arg(long = "nats-user", env = "HOPS_NATS_USER", requires = "password")]
     pub user: Option<String>,

@@ -169,7 +169,15 @@ pub async fn serve(spec: ServeSpec) -> anyhow::Result<ExitCode> {
         run_rate: spec.limits.run_rate(),
         ..RunnerOptions::default()
     };
+    let open_api = config.api.token.is_none() && !config.api_addr.ip().is_loopback();
     let host = Host::start(config).await?;
+    if open_api && host.api_addr().is_some() {
+        eprintln!(
+            "{} the API listens on {} without a token: anyone who reaches it can start runs and read their data; set HOPS_API_TOKEN (or --api-token)",
+            crate::output::warning_label(),
+            spec.api.api_addr
+        );
+    }
     match host.api_addr() {
         Some(addr) => eprintln!(
             "hops is up: roles {}, API http://{addr}, NATS {url}. Ctrl-C stops it.",

@@ -58,7 +58,7 @@ pub fn bus_config(url: &str, nats: &NatsArgs) -> anyhow::Result<BusConfig> {
         "give one way to authenticate to NATS: user/password, token, NKey or creds (got {})",
         auths.len()
     );
-    let config = BusConfig::new(url)
+    let mut config = BusConfig::new(url)
         .with_account(nats.account.clone())
         .with_topic(nats.topic.clone())
         .with_auth(auths.pop().unwrap_or_default())
@@ -68,6 +68,7 @@ pub fn bus_config(url: &str, nats: &NatsArgs) -> anyhow::Result<BusConfig> {
             client_key: nats.key.clone(),
             required: nats.tls,
         });
+    config.stream_replicas = usize::from(nats.stream_replicas);
     config.validate()?;
     Ok(config)
 }

@@ -165,7 +165,11 @@ fn stop_a_mid_calls(delay: Duration, drain: &str) -> Scene {
         server.requests().len() == 4
     });
     let b = replica(dir.path(), &nats.url(), drain);
-    let log = a.terminate();
+    a.send_term();
+    // While it drains, A is alive but not ready: traffic goes to B.
+    a.wait_for("A's /ready to answer 503", |a| a.get("/ready") == Some(503));
+    assert_eq!(a.get("/health"), Some(200));
+    let log = a.wait_exit();
     Scene {
         log,
         b,

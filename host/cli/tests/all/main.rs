@@ -4,9 +4,11 @@
 
 mod apps;
 mod bench;
+mod deploy;
 mod drain;
 mod hardening;
 mod http;
+mod image;
 mod in_process;
 mod k8s;
 mod new;

@@ -115,13 +115,21 @@ impl Up {
 
     /// Runs `hops <args>` (a command that serves the API) and waits until it is ready.
     pub fn spawn(args: &[&std::ffi::OsStr], env: &[(&str, &str)]) -> Up {
-        let addr = format!("127.0.0.1:{}", hops_testutil::free_port());
-        let mut child = Command::new(HOPS)
+        let mut command = Command::new(HOPS);
+        command
             .args(args)
             // One compile cache for every host the tests start: each would compile the
             // Python and JavaScript apps again otherwise.
             .env("HOPS_CACHE_DIR", shared_cache())
-            .envs(env.iter().copied())
+            .envs(env.iter().copied());
+        Up::spawn_command(command)
+    }
+
+    /// Runs `command` (a host that serves the API at `HOPS_API_ADDR`, which this sets) and
+    /// waits until it is ready.
+    pub fn spawn_command(mut command: Command) -> Up {
+        let addr = format!("127.0.0.1:{}", hops_testutil::free_port());
+        let mut child = command
             .env("HOPS_API_ADDR", &addr)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -191,12 +199,22 @@ impl Up {
     }
 
     /// SIGTERM, then wait for a clean exit.
-    pub fn terminate(mut self) -> String {
+    pub fn terminate(self) -> String {
+        self.send_term();
+        self.wait_exit()
+    }
+
+    /// Sends SIGTERM.
+    pub fn send_term(&self) {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
             .unwrap();
         assert!(status.success());
+    }
+
+    /// Waits for a clean exit (status 0) and returns the log.
+    pub fn wait_exit(mut self) -> String {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {

@@ -1,5 +1,6 @@
-//! `deploy/kubernetes/rbac.yaml` grants every verb the runner asks of the API — checked
-//! against what the simulator saw over a call that uses all of them.
+//! `hops_k8s::rbac::PERMISSIONS` is exactly what the runner asks of the API — checked against
+//! what the simulator saw over a call that uses all of them — and `deploy/kubernetes/rbac.yaml`
+//! grants exactly that.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -59,20 +60,21 @@ async fn the_role_covers_every_verb_the_runner_uses() {
     s.worker.result_stored("run-r", "build-k8s_run").await;
     s.worker.collect_orphans(&AllStored).await.unwrap();
 
-    let mut granted = BTreeSet::new();
-    for rule in role().rules.unwrap_or_default() {
-        for resource in rule.resources.unwrap_or_default() {
-            for verb in &rule.verbs {
-                granted.insert((resource.clone(), verb.clone()));
-            }
-        }
-    }
+    let needed: BTreeSet<(String, String)> = hops_k8s::rbac::needed()
+        .into_iter()
+        .map(|(_, resource, verb)| (resource, verb))
+        .collect();
     let seen = s.sim.verbs_seen();
-    let missing: Vec<_> = seen.difference(&granted).collect();
-    assert!(missing.is_empty(), "rbac.yaml lacks {missing:?}");
-    let unused: Vec<_> = granted.difference(&seen).collect();
+    let missing: Vec<_> = seen.difference(&needed).collect();
+    assert!(missing.is_empty(), "PERMISSIONS lacks {missing:?}");
+    let unused: Vec<_> = needed.difference(&seen).collect();
     assert!(
         unused.is_empty(),
-        "rbac.yaml grants {unused:?}, which the runner never used: the smallest Role that works has none"
+        "PERMISSIONS names {unused:?}, which the runner never used: the smallest Role that works has none"
+    );
+    assert_eq!(
+        hops_k8s::rbac::granted_by(&role()),
+        hops_k8s::rbac::needed(),
+        "deploy/kubernetes/rbac.yaml grants other than the runner needs"
     );
 }
