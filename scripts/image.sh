@@ -51,6 +51,8 @@ if ! rustup target list --installed | grep -qx "$musl"; then
 fi
 command -v musl-gcc >/dev/null 2>&1 \
   || fail "musl-gcc not found: the static build compiles C (ring, zstd, mimalloc) with it; apt-get install musl-tools"
+command -v ld.lld >/dev/null 2>&1 \
+  || fail "ld.lld not found: .cargo/config.toml links the static build with lld; apt-get install lld"
 
 if [ -n "${HOPS_BINARY:-}" ]; then
   # scripts/test.sh builds the suite in the image profile for this target; its hops is the same.
@@ -68,6 +70,9 @@ fi
 
 context="$root/target/image"
 mkdir -p "$context"
+# A binary cargo test built keeps its symbols; the image never needs them.
+strip -o "$context/hops" "$binary"
+binary="$context/hops"
 sh deploy/image/rootfs.sh "$binary" "$context/rootfs"
 # The Containerfile's image stage, with the rootfs from here instead of its build stage.
 awk '/^# ---- image stage/ {on = 1} on' deploy/Containerfile \
@@ -107,8 +112,8 @@ if [ "$local_image" -eq 1 ]; then
 fi
 
 echo
-echo "hops binary ($musl, static, stripped): $(mb "$binary_bytes")"
-echo "image $tag: $(mb "$image_bytes")"
+echo "hops binary ($musl, static, stripped): $(mb "$binary_bytes") ($binary_bytes bytes)"
+echo "image $tag: $(mb "$image_bytes") ($image_bytes bytes; budget ${max_mb} MB)"
 [ "$local_image" -eq 1 ] && echo "image $tag-local: $(mb "$local_bytes")"
 if [ "$image_bytes" -gt $((max_mb * 1000000)) ]; then
   fail "image $tag is $(mb "$image_bytes"), over the ${max_mb} MB budget"

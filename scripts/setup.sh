@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing Hops needs on a fresh Debian/Ubuntu machine with rustup.
 # Idempotent: anything already present is left alone.
-#   --image   also what scripts/image.sh needs: the musl Rust target, musl-tools and podman
+#   --image   also what scripts/image.sh needs: the musl Rust target, musl-tools, lld and podman
 #             (scripts/test.sh passes it: the test suite builds and checks the image).
 set -euo pipefail
 image_tools=0
@@ -71,6 +71,7 @@ if [ "$image_tools" -eq 1 ]; then
   command -v musl-gcc >/dev/null 2>&1 || packages+=(musl-tools)
   command -v podman >/dev/null 2>&1 || packages+=(podman)
   command -v readelf >/dev/null 2>&1 || packages+=(binutils)
+  command -v ld.lld >/dev/null 2>&1 || packages+=(lld)
   if [ "${#packages[@]}" -gt 0 ]; then
     say "installing ${packages[*]} (scripts/image.sh)"
     as_root apt-get update -qq
