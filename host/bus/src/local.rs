@@ -237,6 +237,11 @@ impl LocalNats {
             .stdout(Stdio::from(log))
             .stderr(Stdio::from(log_err))
             .kill_on_drop(true);
+        // A process group of its own: Ctrl-C in a terminal signals the whole foreground group,
+        // and the server must outlive the host's drain (results still being stored) — the
+        // host stops it afterwards.
+        #[cfg(unix)]
+        command.process_group(0);
         let child = command.spawn().map_err(|source| LocalNatsError::Spawn {
             binary: self.binary.clone(),
             source,

@@ -243,10 +243,15 @@ async fn wait_for_signal() -> &'static str {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
+        if let (Ok(mut term), Ok(mut hangup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) {
+            // A closed terminal (SIGHUP) stops the host as cleanly as Ctrl-C does.
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => return "interrupted",
                 _ = term.recv() => return "terminated",
+                _ = hangup.recv() => return "hung up",
             }
         }
     }

@@ -222,3 +222,33 @@ fn calls_past_the_drain_timeout_are_handed_back_to_the_other_replica() {
     assert_eq!(server.requests().len(), 8);
     drop(scene);
 }
+
+#[test]
+fn ctrl_c_on_hops_up_drains_before_its_nats_server_stops() {
+    use std::os::unix::process::CommandExt as _;
+    let server = SlowServer::start(Duration::from_secs(2));
+    let dir = project(server.port);
+    // As a terminal runs it: in a foreground process group that Ctrl-C signals as a whole.
+    let mut command = std::process::Command::new(crate::up::HOPS);
+    command
+        .arg("up")
+        .arg(dir.path())
+        .env("HOPS_CACHE_DIR", crate::up::shared_cache())
+        .env("HOPS_NO_K8S", "true")
+        .env("HOPS_LOG", "warn,hops_runtime=info")
+        .process_group(0);
+    let up = Up::spawn_command(command);
+    send_runs(&up, 1);
+    up.wait_for("the call to run", |_| server.requests().len() == 1);
+    let status = std::process::Command::new("kill")
+        .args(["-INT", "--", &format!("-{}", up.pid())])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let log = up.wait_exit();
+    assert!(
+        log.contains("drained: 1 calls in flight, 1 finished, 0 handed back"),
+        "{log}"
+    );
+    assert_eq!(server.requests().len(), 1);
+}
