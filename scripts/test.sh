@@ -21,5 +21,7 @@ step "the container image (scripts/image.sh)"
 image_tag="hops:$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)"
 HOPS_BINARY="${CARGO_TARGET_DIR:-target}/$musl/image/hops" bash scripts/image.sh --tag "$image_tag"
 step "cargo test"
+# rustdoc does not read .cargo/config.toml's target rustflags: doctests link like the rest.
+export RUSTDOCFLAGS="-C relocation-model=static -C link-arg=-fuse-ld=lld"
 HOPS_TEST_IMAGE="$image_tag" cargo test "${test_flags[@]}"
 step "done"
