@@ -67,6 +67,26 @@ fn container_status(pod: &Pod, state: ContainerState, ready: bool) -> Vec<Contai
         .collect()
 }
 
+/// A scheduled Pod whose container waits (`ContainerCreating`, `ImagePullBackOff`, …).
+fn waiting(pod: &Pod, scheduled: &PodCondition, reason: &str, message: Option<&str>) -> PodStatus {
+    PodStatus {
+        phase: Some("Pending".into()),
+        conditions: Some(vec![scheduled.clone()]),
+        container_statuses: Some(container_status(
+            pod,
+            ContainerState {
+                waiting: Some(ContainerStateWaiting {
+                    reason: Some(reason.to_owned()),
+                    message: message.map(str::to_owned),
+                }),
+                ..ContainerState::default()
+            },
+            false,
+        )),
+        ..PodStatus::default()
+    }
+}
+
 fn set_status(store: &Store, namespace: &str, name: &str, f: impl FnOnce(&Pod) -> PodStatus) {
     store.update_pod(namespace, name, |pod| {
         let status = f(pod);
@@ -83,13 +103,7 @@ fn active_deadline(store: &Store, namespace: &str, name: &str) -> Option<Duratio
 pub(crate) fn start(store: &Arc<Store>, pod: &Pod) {
     let namespace = pod.metadata.namespace.clone().unwrap_or_default();
     let name = pod.metadata.name.clone().unwrap_or_default();
-    let image = pod
-        .spec
-        .as_ref()
-        .and_then(|s| s.containers.first())
-        .and_then(|c| c.image.clone())
-        .unwrap_or_default();
-    let script = store.script_for(&image);
+    let script = store.script_for(pod);
     let store2 = Arc::clone(store);
     let task = tokio::spawn(async move {
         let store = store2;
@@ -98,21 +112,8 @@ pub(crate) fn start(store: &Arc<Store>, pod: &Pod) {
             status: "True".into(),
             ..PodCondition::default()
         };
-        set_status(&store, &namespace, &name, |pod| PodStatus {
-            phase: Some("Pending".into()),
-            conditions: Some(vec![scheduled.clone()]),
-            container_statuses: Some(container_status(
-                pod,
-                ContainerState {
-                    waiting: Some(ContainerStateWaiting {
-                        reason: Some("ContainerCreating".into()),
-                        message: None,
-                    }),
-                    ..ContainerState::default()
-                },
-                false,
-            )),
-            ..PodStatus::default()
+        set_status(&store, &namespace, &name, |pod| {
+            waiting(pod, &scheduled, "ContainerCreating", None)
         });
         if let Some((reason, message)) = &script.stuck {
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -129,21 +130,8 @@ pub(crate) fn start(store: &Arc<Store>, pod: &Pod) {
                     ..PodStatus::default()
                 });
             } else {
-                set_status(&store, &namespace, &name, |pod| PodStatus {
-                    phase: Some("Pending".into()),
-                    conditions: Some(vec![scheduled.clone()]),
-                    container_statuses: Some(container_status(
-                        pod,
-                        ContainerState {
-                            waiting: Some(ContainerStateWaiting {
-                                reason: Some(reason.clone()),
-                                message: Some(message.clone()),
-                            }),
-                            ..ContainerState::default()
-                        },
-                        false,
-                    )),
-                    ..PodStatus::default()
+                set_status(&store, &namespace, &name, |pod| {
+                    waiting(pod, &scheduled, reason, Some(message))
                 });
             }
             return;

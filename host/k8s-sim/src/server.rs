@@ -336,13 +336,7 @@ async fn pod_log(
     let Some(pod) = store.pod(&ns, &name) else {
         return not_found("pods", &name);
     };
-    let image = pod
-        .spec
-        .as_ref()
-        .and_then(|s| s.containers.first())
-        .and_then(|c| c.image.clone())
-        .unwrap_or_default();
-    let mut lines = store.script_for(&image).logs;
+    let mut lines = store.script_for(&pod).logs;
     if let Some(n) = params
         .get("tailLines")
         .and_then(|n| n.parse::<usize>().ok())

@@ -253,7 +253,14 @@ impl Store {
         self.watches.load(std::sync::atomic::Ordering::SeqCst)
     }
 
-    pub(crate) fn script_for(&self, image: &str) -> PodScript {
+    /// The script of the Pod's (first) container image.
+    pub(crate) fn script_for(&self, pod: &Pod) -> PodScript {
+        let image = pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.containers.first())
+            .and_then(|c| c.image.as_deref())
+            .unwrap_or_default();
         self.scripts
             .lock()
             .unwrap()

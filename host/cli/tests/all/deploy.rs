@@ -44,29 +44,19 @@ fn render(dir: &str) -> Rendered {
     for document in serde_yaml::Deserializer::from_str(&text) {
         let value = serde_yaml::Value::deserialize(document).unwrap();
         let kind = value["kind"].as_str().unwrap().to_owned();
+        fn push<T: serde::de::DeserializeOwned>(into: &mut Vec<T>, value: serde_yaml::Value) {
+            into.push(serde_yaml::from_value(value).unwrap());
+        }
+        let r = &mut rendered;
         match kind.as_str() {
-            "Namespace" => rendered
-                .namespaces
-                .push(serde_yaml::from_value(value).unwrap()),
-            "ServiceAccount" => rendered
-                .service_accounts
-                .push(serde_yaml::from_value(value).unwrap()),
-            "Role" => rendered.roles.push(serde_yaml::from_value(value).unwrap()),
-            "RoleBinding" => rendered
-                .bindings
-                .push(serde_yaml::from_value(value).unwrap()),
-            "ConfigMap" => rendered
-                .config_maps
-                .push(serde_yaml::from_value(value).unwrap()),
-            "Service" => rendered
-                .services
-                .push(serde_yaml::from_value(value).unwrap()),
-            "Deployment" => rendered
-                .deployments
-                .push(serde_yaml::from_value(value).unwrap()),
-            "PodDisruptionBudget" => rendered
-                .budgets
-                .push(serde_yaml::from_value(value).unwrap()),
+            "Namespace" => push(&mut r.namespaces, value),
+            "ServiceAccount" => push(&mut r.service_accounts, value),
+            "Role" => push(&mut r.roles, value),
+            "RoleBinding" => push(&mut r.bindings, value),
+            "ConfigMap" => push(&mut r.config_maps, value),
+            "Service" => push(&mut r.services, value),
+            "Deployment" => push(&mut r.deployments, value),
+            "PodDisruptionBudget" => push(&mut r.budgets, value),
             other => panic!("{dir} renders a {other} this test does not know"),
         }
     }
