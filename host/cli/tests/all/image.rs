@@ -3,6 +3,8 @@
 //! the rootfs — chrooted as the image's user when this test runs as root — answering `/health`
 //! and `/ready` and completing a run against a test nats-server, then stopping cleanly.
 //!
+//! The `-local` tag's nats-server is checked the same way.
+//!
 //! `HOPS_TEST_IMAGE` names an image already built (scripts/test.sh builds it first); without
 //! it the test runs scripts/image.sh itself.
 
@@ -40,20 +42,27 @@ fn run(command: &mut Command) -> Vec<u8> {
 
 /// The image to check: `HOPS_TEST_IMAGE`, or one built now by scripts/image.sh.
 fn image() -> String {
-    if let Ok(tag) = std::env::var("HOPS_TEST_IMAGE") {
-        return tag;
-    }
-    let version = env!("CARGO_PKG_VERSION");
-    run(Command::new("bash")
-        .arg(repo().join("scripts/image.sh"))
-        .arg("--no-local")
-        .current_dir(repo()));
-    format!("hops:{version}")
+    // Built once for every test of this file (they run in parallel).
+    static TAG: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TAG.get_or_init(|| {
+        if let Ok(tag) = std::env::var("HOPS_TEST_IMAGE") {
+            return tag;
+        }
+        run(Command::new("bash")
+            .arg(repo().join("scripts/image.sh"))
+            .current_dir(repo()));
+        format!("hops:{}", env!("CARGO_PKG_VERSION"))
+    })
+    .clone()
 }
 
 /// The image's filesystem, from a created (never started) container.
 fn export(tag: &str, into: &Path) {
-    let name = format!("hops-image-test-{}", std::process::id());
+    let tagged: String = tag
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let name = format!("hops-image-test-{}-{tagged}", std::process::id());
     let tar = into.with_extension("tar");
     run(Command::new(engine()).args(["create", "--no-healthcheck", "--name", &name, tag]));
     let exported = Command::new(engine())
@@ -254,4 +263,40 @@ fn the_health_check_fails_when_nothing_answers_and_quiet_prints_nothing() {
         .unwrap();
     assert_eq!(quiet.status.code(), Some(1));
     assert!(quiet.stdout.is_empty() && quiet.stderr.is_empty());
+}
+
+#[test]
+fn the_local_image_adds_a_nats_server_that_runs_for_hops_up() {
+    let tag = format!("{}-local", image());
+    let inspected = config(&tag);
+    let config = &inspected["Config"];
+    assert_eq!(
+        config["Entrypoint"],
+        serde_json::json!(["/usr/local/bin/hops", "up"]),
+        "{inspected:#}"
+    );
+    let env: Vec<&str> = config["Env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    assert!(
+        env.contains(&"HOPS_NATS_SERVER=/usr/local/bin/nats-server"),
+        "{env:?}"
+    );
+    assert!(env.contains(&"HOPS_PIPELINES=/project"), "{env:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let rootfs = dir.path().join("rootfs");
+    export(&tag, &rootfs);
+    assert!(rootfs.join("usr/local/bin/nats-server").is_file());
+    assert!(rootfs.join("project").is_dir());
+    if is_root() {
+        // Whatever the nats-server at hand was linked against came along with it.
+        let version = run(Command::new("chroot")
+            .arg("--userspec=10001:10001")
+            .arg(&rootfs)
+            .args(["/usr/local/bin/nats-server", "--version"]));
+        assert!(String::from_utf8_lossy(&version).contains("nats-server"));
+    }
 }

@@ -437,3 +437,17 @@ fn app_output_and_hot_added_apps_show_in_the_log_by_default() {
     assert!(ready.contains("loaded in"), "{ready}");
     up.terminate();
 }
+
+#[test]
+fn a_closed_terminal_sighup_stops_the_host_cleanly() {
+    let dir = quickstart_copy();
+    let up = Up::start(dir.path());
+    let status = Command::new("kill")
+        .args(["-HUP", &up.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let log = up.wait_exit();
+    assert!(log.contains("hung up: stopping"), "{log}");
+    assert!(log.contains("stopped"), "{log}");
+}
