@@ -36,6 +36,13 @@ pub trait HostApi: Send + Sync + 'static {
     /// dispatched.
     async fn replay(&self, run_id: &str, dry_run: bool) -> Result<ReplayOutcome, ApiError>;
 
+    /// The host's metrics in the Prometheus (OpenMetrics) text format.
+    async fn metrics(&self) -> Result<String, ApiError> {
+        Err(ApiError::NotFound(
+            "this host exports no metrics".to_owned(),
+        ))
+    }
+
     /// App listing (its shape is owned by the wasm layer; passed through as JSON).
     async fn apps(&self) -> Result<Value, ApiError>;
 

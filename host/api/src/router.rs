@@ -24,7 +24,7 @@ pub(crate) struct AppState {
 
 /// Builds the HTTP API over `api`.
 ///
-/// Routes: `GET|HEAD /health`, `GET /ready`, `POST /api/events`, `GET /api/tasks`,
+/// Routes: `GET|HEAD /health`, `GET /ready`, `GET /metrics`, `POST /api/events`, `GET /api/tasks`,
 /// `POST /api/tasks/{name}/runs`, `GET /api/runs`, `GET /api/runs/{id}`,
 /// `POST /api/runs/{id}/replay`, `GET /api/apps` (also `/api/plugins`), and any method on `/listen/{app}/...`.
 /// `/api/*` requires the bearer token when [`ApiConfig::token`] is set.
@@ -51,6 +51,7 @@ pub fn router(api: Arc<dyn HostApi>, config: ApiConfig) -> Router {
     Router::new()
         .route("/health", get(routes::health::health))
         .route("/ready", get(routes::health::ready))
+        .route("/metrics", get(routes::metrics::metrics))
         .route("/listen/{app}", any(listen::webhook))
         .route("/listen/{app}/", any(listen::webhook))
         .route("/listen/{app}/{*path}", any(listen::webhook))

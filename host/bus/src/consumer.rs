@@ -222,8 +222,15 @@ impl Bus {
     /// Whether workers of app `app` are pulling requests now (anywhere on the cluster):
     /// `None` when its consumer does not exist.
     pub async fn worker_activity(&self, app: &str) -> Result<Option<WorkerActivity>, BusError> {
+        self.consumer_activity(&self.worker_consumer_name(app))
+            .await
+    }
+
+    /// What durable consumer `name` of the stream has waiting, in flight and pending:
+    /// `None` when it does not exist.
+    pub async fn consumer_activity(&self, name: &str) -> Result<Option<WorkerActivity>, BusError> {
         use async_nats::jetstream::context::ConsumerInfoErrorKind;
-        let name = self.worker_consumer_name(app);
+        let name = cleanse_name(name);
         let stream = self.stream_handle().await?;
         match stream.consumer_info(&name).await {
             Ok(info) => Ok(Some(WorkerActivity {

@@ -150,6 +150,11 @@ impl Bus {
     /// `…notify.<run>.hops`. Returns the winning hash: `hash`, or the one another replica pinned
     /// first.
     pub async fn pin_run(&self, run_id: &str, hash: &str) -> Result<String, BusError> {
+        Ok(self.pin_run_once(run_id, hash).await?.0)
+    }
+
+    /// [`Bus::pin_run`], also saying whether this call stored the pin (`true`) or found one.
+    pub async fn pin_run_once(&self, run_id: &str, hash: &str) -> Result<(String, bool), BusError> {
         let subject = self.subjects.pin(run_id)?;
         let span = tracing::debug_span!("hops.bus.pin_run", run_id = %run_id, subject = %subject);
         async move {
@@ -162,11 +167,12 @@ impl Bus {
                     .await?
                     .duplicate
                 {
-                    return Ok(hash.to_owned());
+                    return Ok((hash.to_owned(), true));
                 }
                 // Someone pinned first: theirs wins. (If it vanished meanwhile, try again.)
                 if let Some(message) = self.read_last(&subject).await? {
                     return serde_json::from_slice::<String>(&message.payload)
+                        .map(|pin| (pin, false))
                         .map_err(|e| BusError::nats("decode pin", &subject, e));
                 }
             }

@@ -1,5 +1,6 @@
 //! The pure evaluator: (pipelines, run bundle) → decisions (spec §2, with Hops' fixes).
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -141,13 +142,15 @@ pub fn evaluate(
 struct OnVars<'b> {
     event: &'b Value,
     pin: &'b Value,
-    own: Vec<(&'b str, &'b Value)>,
+    /// By call name; a map, since a pipeline of many calls looks its results up many times
+    /// per evaluation.
+    own: HashMap<&'b str, &'b Value>,
     others: Vec<(&'b str, Value)>,
 }
 
 impl Vars for OnVars<'_> {
     fn get(&self, name: &str) -> Option<&Value> {
-        if let Some((_, v)) = self.own.iter().find(|(n, _)| *n == name) {
+        if let Some(v) = self.own.get(name) {
             return Some(v);
         }
         match name {

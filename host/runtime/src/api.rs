@@ -19,6 +19,7 @@ use serde_json::{Map, Value};
 
 use crate::bus_adapters::BusEvents;
 use crate::evaluation::EvalSettings;
+use crate::metrics::Metrics;
 use crate::params::task_event;
 use crate::pipelines::PipelineStore;
 use crate::presence::{AppLoading, AppPresence, Presence};
@@ -39,6 +40,9 @@ pub struct HostServices {
     draining: AtomicBool,
     pub(crate) eval: EvalSettings,
     presence: Presence,
+    /// The apps this process serves (their consumers' backlogs are in the metrics).
+    served_here: Workers,
+    metrics: Arc<Metrics>,
 }
 
 impl HostServices {
@@ -54,6 +58,8 @@ impl HostServices {
     ) -> HostServices {
         HostServices {
             presence: Presence::new(Arc::clone(&bus), workers.clone(), loading),
+            served_here: workers,
+            metrics: Arc::new(Metrics::new()),
             bus,
             store,
             listeners,
@@ -67,6 +73,12 @@ impl HostServices {
     /// From now on `/ready` says the host is stopping.
     pub(crate) fn set_draining(&self) {
         self.draining.store(true, Ordering::Relaxed);
+    }
+
+    /// Serves `metrics` (the ones the runner and worker loops count into) at `/metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Says how to get these apps served (apps that are not a `.wasm`), where run views tell
@@ -90,7 +102,7 @@ impl HostServices {
     async fn presence(&self, record: &RunRecord) -> HashMap<String, AppPresence> {
         let mut out = HashMap::new();
         for request in &record.requests {
-            if record.results.contains_key(&request.call) || out.contains_key(&request.app) {
+            if record.results().contains_key(&request.call) || out.contains_key(&request.app) {
                 continue;
             }
             let presence = self.presence.of(&request.app).await;
@@ -221,7 +233,7 @@ impl HostApi for HostServices {
             return Err(ApiError::NotFound(format!("no run {run_id}")));
         }
         let record = RunRecord::from_messages(&messages);
-        let set = match &record.pin {
+        let set = match record.pin() {
             Some(pin) => self.store.by_hash(pin).await.ok(),
             None => None,
         };
@@ -297,6 +309,33 @@ impl HostApi for HostServices {
             pipelines,
             diagnostics,
         })
+    }
+
+    async fn metrics(&self) -> Result<String, ApiError> {
+        let mut consumers = vec![("runner".to_owned(), self.bus.runner_consumer_name())];
+        for app in self.served_here.names() {
+            let name = self.bus.worker_consumer_name(&app);
+            consumers.push((app, name));
+        }
+        let reads = consumers
+            .iter()
+            .map(|(label, name)| async move { (label, self.bus.consumer_activity(name).await) });
+        for (label, activity) in futures::future::join_all(reads).await {
+            match activity {
+                Ok(Some(activity)) => {
+                    self.metrics
+                        .set_consumer(label, activity.pending, activity.in_flight as u64);
+                }
+                Ok(None) => {}
+                Err(err) => {
+                    tracing::debug!(consumer = %label, error = %err, "metrics: could not read a consumer's backlog");
+                }
+            }
+        }
+        if let Some(list) = &self.app_listing {
+            self.metrics.set_apps(&list());
+        }
+        Ok(self.metrics.encode())
     }
 
     async fn apps(&self) -> Result<Value, ApiError> {

@@ -20,6 +20,7 @@ use crate::api::{AppListing, HostServices};
 use crate::bus_adapters::{BusEvents, BusVersions};
 use crate::drain::{CallTally, DrainOptions, DrainReport};
 use crate::evaluation::EvalSettings;
+use crate::metrics::Metrics;
 use crate::pipelines::{PipelineStore, ReloadHook};
 use crate::runner::RunnerOptions;
 
@@ -198,6 +199,7 @@ impl Host {
         let intake = CancellationToken::new();
         let api_stop = CancellationToken::new();
         let tally = Arc::new(CallTally::default());
+        let metrics = Arc::new(Metrics::new());
         let mut tasks = JoinSet::new();
         if config.watch_pipelines {
             let watcher = store.watch(intake.child_token())?;
@@ -222,7 +224,8 @@ impl Host {
                 config.eval.clone(),
                 config.app_loading.clone(),
             )
-            .with_app_hints(config.app_hints.clone()),
+            .with_app_hints(config.app_hints.clone())
+            .with_metrics(Arc::clone(&metrics)),
         );
         if config.roles.runner {
             let local = if config.roles.workers {
@@ -240,6 +243,7 @@ impl Host {
                 config.runner,
                 config.eval.clone(),
                 presence,
+                Arc::clone(&metrics),
                 intake.child_token(),
             ));
             let sink: Arc<dyn EventSink> = Arc::new(BusEvents(Arc::clone(&bus)));
@@ -256,6 +260,7 @@ impl Host {
                 config.worker_consumer,
                 intake.child_token(),
                 Arc::clone(&tally),
+                Arc::clone(&metrics),
             ));
             tasks.spawn(crate::listeners::run(
                 config.listeners,

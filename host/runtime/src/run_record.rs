@@ -27,6 +27,10 @@ pub struct RequestRecord {
 }
 
 /// Everything stored about one run.
+///
+/// The evaluator's view (pin, results, requested calls, pipeline done markers) is kept as a
+/// [`RunBundle`] that grows with each message, so evaluating a run after a new message costs
+/// no copy of everything read before it.
 #[derive(Debug, Clone, Default)]
 pub struct RunRecord {
     /// The source event's JSON, when it parsed; see [`RunRecord::event_error`].
@@ -35,14 +39,10 @@ pub struct RunRecord {
     pub event_error: Option<String>,
     /// When the event was published.
     pub started_at: Option<DateTime<Utc>>,
-    /// The pinned pipeline version.
-    pub pin: Option<String>,
     /// Call requests in publish order.
     pub requests: Vec<RequestRecord>,
-    /// Results by call slug.
-    pub results: HashMap<String, Value>,
-    /// Pipeline done markers by pipeline slug.
-    pub done: HashMap<String, Value>,
+    /// Pin, results by call slug, requested calls and pipeline done markers by slug.
+    view: RunBundle,
     /// The run-level done marker and when it was published.
     pub run_done: Option<(Value, DateTime<Utc>)>,
     /// Why earlier attempts of a call ended without a result, by call slug, in attempt order.
@@ -68,27 +68,33 @@ impl RunRecord {
                 SubjectKind::Event => {
                     self.started_at = Some(message.published);
                     match json() {
-                        Ok(value) => self.event = Some(value),
+                        Ok(value) => {
+                            self.view.event = value.clone();
+                            self.event = Some(value);
+                        }
                         Err(err) => {
                             self.event_error = Some(format!("the event is not JSON: {err}"))
                         }
                     }
                 }
                 SubjectKind::Pin => {
-                    self.pin = serde_json::from_slice::<String>(&message.payload).ok();
+                    self.view.pin = serde_json::from_slice::<String>(&message.payload).ok();
                 }
                 SubjectKind::Result { call } => {
                     let value = json().unwrap_or_else(|err| {
                         serde_json::json!({"errored": true, "completed": false, "done": true,
                             "hops": {"error": format!("unreadable result: {err}")}})
                     });
-                    self.results.insert(call.clone(), value);
+                    self.view.requested.insert(call.clone());
+                    self.view.results.insert(call.clone(), value);
                 }
                 SubjectKind::Done { on } if on == RUN_MARKER => {
                     self.run_done = Some((json().unwrap_or(Value::Null), message.published));
                 }
                 SubjectKind::Done { on } => {
-                    self.done.insert(on.clone(), json().unwrap_or(Value::Null));
+                    self.view
+                        .done
+                        .insert(on.clone(), json().unwrap_or(Value::Null));
                 }
                 // The runner's own watch of a call whose app nobody served yet.
                 SubjectKind::Wait { .. } => {}
@@ -98,6 +104,7 @@ impl RunRecord {
                     entry.sort_by_key(|(n, _)| *n);
                 }
                 SubjectKind::Request { call, app, handler } => {
+                    self.view.requested.insert(call.clone());
                     self.requests.push(RequestRecord {
                         call: call.clone(),
                         app: app.clone(),
@@ -111,14 +118,36 @@ impl RunRecord {
     }
 
     /// The evaluator's view of the run; `None` without a parsed event.
-    pub fn bundle(&self) -> Option<RunBundle> {
-        let mut bundle = RunBundle::new(self.event.clone()?);
-        bundle.pin = self.pin.clone();
-        bundle.results = self.results.clone();
-        bundle.done = self.done.clone();
-        bundle.requested = self.requests.iter().map(|r| r.call.clone()).collect();
-        bundle.requested.extend(self.results.keys().cloned());
-        Some(bundle)
+    pub fn bundle(&self) -> Option<&RunBundle> {
+        self.event.as_ref().map(|_| &self.view)
+    }
+
+    /// The pinned pipeline version.
+    pub fn pin(&self) -> Option<&str> {
+        self.view.pin.as_deref()
+    }
+
+    /// Records the version the run is pinned to (as just published or found).
+    pub fn set_pin(&mut self, pin: &str) {
+        self.view.pin = Some(pin.to_owned());
+    }
+
+    /// Records that a call is requested (the runner published its request, or found it
+    /// published), so evaluations wait for its result instead of requesting it again.
+    pub fn note_requested(&mut self, call: &str) {
+        if !self.view.requested.contains(call) {
+            self.view.requested.insert(call.to_owned());
+        }
+    }
+
+    /// Results by call slug.
+    pub fn results(&self) -> &HashMap<String, Value> {
+        &self.view.results
+    }
+
+    /// Pipeline done markers by pipeline slug.
+    pub fn done(&self) -> &HashMap<String, Value> {
+        &self.view.done
     }
 
     /// The run's final status from its run-level marker: `Some(true)` errored, `Some(false)`

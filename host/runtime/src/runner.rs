@@ -4,6 +4,7 @@
 //! publish-once, so any number of runners on one stream dispatch each call exactly once.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -18,6 +19,7 @@ use tracing::{Instrument as _, debug, info, warn};
 
 use crate::call_headers;
 use crate::evaluation::EvalSettings;
+use crate::metrics::Metrics;
 use crate::pipelines::{PipelineStore, short};
 use crate::presence::Presence;
 use crate::rate::{Admission, RunRate, RunRateLimit, refused_message};
@@ -76,6 +78,7 @@ pub(crate) async fn run(
     options: RunnerOptions,
     eval: EvalSettings,
     presence: Arc<Presence>,
+    metrics: Arc<Metrics>,
     cancel: CancellationToken,
 ) {
     let mut changes = store.subscribe();
@@ -98,6 +101,7 @@ pub(crate) async fn run(
         rate: RunRate::new(options.run_rate),
         presence,
         app_wait_timeout: options.app_wait_timeout,
+        metrics,
     });
     let limit = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let mut failures = 0u32;
@@ -180,29 +184,50 @@ struct Runner {
     rate: RunRate,
     presence: Arc<Presence>,
     app_wait_timeout: Duration,
+    metrics: Arc<Metrics>,
 }
 
-/// Runs this runner has read, so a step reads only the messages that are new. Sequences only
-/// grow, so "after the last one read" never misses a message; a step takes its run's record
-/// out while it works, so concurrent steps of one run each read the run themselves.
+/// Each run's place in this runner. Steps of one run take turns; a step reads every message
+/// its run was delivered up to the newest one any waiting step holds, so one evaluation answers
+/// them all (a run that fans out gets its results evaluated in batches, not one full read and
+/// evaluation each). What a step read stays, so the next reads only what is new.
 #[derive(Default)]
-struct RunCache(std::sync::Mutex<std::collections::HashMap<String, RunRecord>>);
+struct RunCache(std::sync::Mutex<std::collections::HashMap<String, Arc<RunSlot>>>);
 
-/// Runs kept at most; beyond it the cache starts over (a miss only costs a full read).
+/// Runs kept at most; beyond it runs no step is working on are dropped (a miss only costs a
+/// full read).
 const RUN_CACHE_MAX: usize = 10_000;
 
-impl RunCache {
-    fn take(&self, run_id: &str) -> Option<RunRecord> {
-        self.0.lock().ok()?.remove(run_id)
-    }
+#[derive(Default)]
+struct RunSlot {
+    /// The highest stream sequence delivered to a step of this run that waits or works.
+    through: AtomicU64,
+    state: tokio::sync::Mutex<SlotState>,
+}
 
-    fn keep(&self, run_id: &str, record: RunRecord) {
-        if let Ok(mut runs) = self.0.lock() {
-            if runs.len() >= RUN_CACHE_MAX {
-                runs.clear();
-            }
-            runs.insert(run_id.to_owned(), record);
+#[derive(Default)]
+struct SlotState {
+    /// The run as read so far; `None` until read (or after a step failed midway).
+    record: Option<RunRecord>,
+    /// Every message of the run up to this sequence has been evaluated and what that
+    /// decided is published: a delivery at or below it has nothing left to do.
+    evaluated_through: u64,
+}
+
+impl RunCache {
+    fn slot(&self, run_id: &str) -> Arc<RunSlot> {
+        let Ok(mut runs) = self.0.lock() else {
+            return Arc::default();
+        };
+        if let Some(slot) = runs.get(run_id) {
+            return Arc::clone(slot);
         }
+        if runs.len() >= RUN_CACHE_MAX {
+            runs.retain(|_, slot| Arc::strong_count(slot) > 1);
+        }
+        let slot = Arc::<RunSlot>::default();
+        runs.insert(run_id.to_owned(), Arc::clone(&slot));
+        slot
     }
 
     fn forget(&self, run_id: &str) {
@@ -275,13 +300,33 @@ impl Runner {
         }
     }
 
-    /// Reads the run, evaluates it and publishes the decisions.
+    /// Reads the run, evaluates it and publishes the decisions, unless a step that read
+    /// through the delivered message already did.
     async fn step(&self, delivery: &Delivery) -> Result<(), StepError> {
         let run_id = delivery.subject.run_id.as_str();
-        let record = self.read(delivery).await?;
-        if record.run_done.is_some() {
-            self.cache.forget(run_id);
+        let sequence = delivery.stream_sequence;
+        let slot = self.cache.slot(run_id);
+        slot.through.fetch_max(sequence, Ordering::Relaxed);
+        let mut state = slot.state.lock().await;
+        if state.evaluated_through >= sequence {
             return Ok(());
+        }
+        let through = slot.through.load(Ordering::Relaxed).max(sequence);
+        let mut record = self.read(state.record.take(), delivery, through).await?;
+        let running = self.advance(run_id, &mut record).await?;
+        state.evaluated_through = record.last_sequence;
+        if running {
+            state.record = Some(record);
+        } else {
+            self.cache.forget(run_id);
+        }
+        Ok(())
+    }
+
+    /// Evaluates the run as read and publishes the decisions; false once the run is over.
+    async fn advance(&self, run_id: &str, record: &mut RunRecord) -> Result<bool, StepError> {
+        if record.run_done.is_some() {
+            return Ok(false);
         }
         if let Some(problem) = &record.event_error {
             return Err(StepError::Fatal(format!("bad event: {problem}")));
@@ -294,14 +339,18 @@ impl Runner {
         if let Err(err) = EventMeta::of(event) {
             return Err(StepError::Fatal(format!("bad event: {err}")));
         }
-        let first_step = record.pin.is_none();
-        let pin = match &record.pin {
-            Some(pin) => pin.clone(),
+        let first_step = record.pin().is_none();
+        let mut pinned_here = false;
+        let pin = match record.pin() {
+            Some(pin) => pin.to_owned(),
             None => {
                 let current = self.store.current().ok_or_else(|| {
                     StepError::Transient(anyhow::anyhow!("no pipelines are loaded yet"))
                 })?;
-                self.bus.pin_run(run_id, &current.hash).await?
+                let (pin, fresh) = self.bus.pin_run_once(run_id, &current.hash).await?;
+                record.set_pin(&pin);
+                pinned_here = fresh;
+                pin
             }
         };
         let set = self
@@ -309,28 +358,35 @@ impl Runner {
             .by_hash(&pin)
             .await
             .map_err(StepError::Transient)?;
-        let Some(mut bundle) = record.bundle() else {
+        let Some(bundle) = record.bundle() else {
             return Err(StepError::Fatal("the run has no event".to_owned()));
         };
-        bundle.pin = Some(pin.clone());
-        let mut decisions = evaluate(&set, &bundle, &self.eval.context(run_id))
+        let mut decisions = evaluate(&set, bundle, &self.eval.context(run_id))
             .map_err(|err| StepError::Fatal(err.to_string()))?;
         if first_step {
             self.limit_new_runs(&mut decisions);
+        }
+        if pinned_here {
+            for state in &decisions.pipelines {
+                self.metrics.run_started(&state.name);
+            }
         }
         for diagnostic in &decisions.diagnostics {
             warn!(version = %short(&pin), "{}", diagnostic.summary);
         }
         self.publish(run_id, &decisions, record.depth()).await?;
+        // Requests are not read back (the runner reads results and markers only): what it
+        // published itself it knows; another runner's requests show up as duplicates.
+        for call in &decisions.calls {
+            record.note_requested(&call.call);
+        }
         if decisions.run_status() != PipelineStatus::Running {
-            self.cache.forget(run_id);
-            self.finish(run_id, run_error(&decisions, &record))
+            self.finish(run_id, run_error(&decisions, record))
                 .await
                 .map_err(StepError::Transient)?;
-        } else {
-            self.cache.keep(run_id, record);
+            return Ok(false);
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Stops, on a run's first step, every pipeline that has started more runs than the rate
@@ -363,34 +419,46 @@ impl Runner {
         }
     }
 
-    /// The run as it stood when the delivered message was stored: a prefix of its messages
-    /// that reaches at least the delivered one. Anything stored later is delivered on its own
-    /// and evaluated then, so there is no need to look further (that look is a round trip that
-    /// usually finds nothing). Built from what this runner already read plus what is new, or
-    /// read from the start when it has not seen the run (or another step of the run is in
-    /// progress here); a run's source event is its first message, so its delivery alone is
-    /// the whole prefix.
-    async fn read(&self, delivery: &Delivery) -> Result<RunRecord, StepError> {
+    /// The run as it stood when the message at `through` was stored: a prefix of its
+    /// messages that reaches at least that far (`through` is the delivered message or a newer
+    /// one of the same run delivered to a waiting step). Anything stored later is delivered on
+    /// its own and evaluated then, so there is no need to look further (that look is a round
+    /// trip that usually finds nothing). Built from what this runner already read plus the
+    /// results and markers that are new, or read from the start when it has not seen the run;
+    /// a run's source event is its first message, so its delivery alone starts the prefix.
+    async fn read(
+        &self,
+        cached: Option<RunRecord>,
+        delivery: &Delivery,
+        through: u64,
+    ) -> Result<RunRecord, StepError> {
         let run_id = delivery.subject.run_id.as_str();
-        let through = delivery.stream_sequence;
-        if let Some(mut record) = self.cache.take(run_id) {
-            if record.last_sequence < through {
-                let newer = self
-                    .bus
-                    .read_run_after(run_id, Channels::All, record.last_sequence, Some(through))
-                    .await?;
-                record.extend(&newer);
+        let mut record = match cached {
+            Some(record) => record,
+            None if delivery.subject.kind == SubjectKind::Event => {
+                RunRecord::from_messages(&[delivery.to_run_message()])
             }
-            return Ok(record);
+            None => {
+                let messages = self
+                    .bus
+                    .read_run_through(run_id, Channels::All, through)
+                    .await?;
+                return Ok(RunRecord::from_messages(&messages));
+            }
+        };
+        if record.last_sequence < through {
+            let newer = self
+                .bus
+                .read_run_after(
+                    run_id,
+                    Channels::Notify,
+                    record.last_sequence,
+                    Some(through),
+                )
+                .await?;
+            record.extend(&newer);
         }
-        if delivery.subject.kind == SubjectKind::Event {
-            return Ok(RunRecord::from_messages(&[delivery.to_run_message()]));
-        }
-        let messages = self
-            .bus
-            .read_run_through(run_id, Channels::All, through)
-            .await?;
-        Ok(RunRecord::from_messages(&messages))
+        Ok(record)
     }
 
     async fn publish(
@@ -428,10 +496,15 @@ impl Runner {
                 .map_err(|e| StepError::Fatal(format!("pipeline {}: {e}", done.on)))?;
             let marker = ResultMessage::done_marker(done.errored, done.error.clone(), Utc::now());
             let bus = &self.bus;
+            let metrics = &self.metrics;
             publishes.push(futures::future::Either::Right(async move {
-                bus.publish_once(&subject, Bytes::from(marker.to_bytes()))
-                    .await
-                    .map(|_| ())
+                let published = bus
+                    .publish_once(&subject, Bytes::from(marker.to_bytes()))
+                    .await?;
+                if !published.duplicate {
+                    metrics.pipeline_finished(&done.on, done.errored);
+                }
+                Ok(())
             }));
         }
         for outcome in futures::future::join_all(publishes).await {
@@ -537,6 +610,7 @@ impl Runner {
             .publish_once(&subject, Bytes::from(marker.to_bytes()))
             .await?;
         if !published.duplicate {
+            self.metrics.run_finished(marker.errored);
             info!(run_id, errored = marker.errored, "run finished");
         }
         Ok(())
@@ -560,7 +634,7 @@ fn run_error(decisions: &Decisions, record: &RunRecord) -> Option<String> {
                 .and_then(|d| d.error.clone())
                 .or_else(|| {
                     record
-                        .done
+                        .done()
                         .get(&p.name)
                         .and_then(crate::run_record::marker_error)
                 });

@@ -24,17 +24,15 @@ pub fn run_view(
     presence: &HashMap<String, AppPresence>,
     ctx: &EvalContext<'_>,
 ) -> RunView {
-    let decisions = set.filter(|_| record.run_done.is_none()).and_then(|set| {
-        let mut bundle = record.bundle()?;
-        bundle.pin = record.pin.clone();
-        evaluate(set, &bundle, ctx).ok()
-    });
+    let decisions = set
+        .filter(|_| record.run_done.is_none())
+        .and_then(|set| evaluate(set, record.bundle()?, ctx).ok());
     let calls = record
         .requests
         .iter()
         .map(|request| {
             let (pipeline, name) = split_call(set, &request.call);
-            let result = record.results.get(&request.call);
+            let result = record.results().get(&request.call);
             let status = match result {
                 Some(result) if marker_errored(result) => CallStatus::Errored,
                 Some(_) => CallStatus::Completed,
@@ -100,7 +98,7 @@ pub fn run_view(
             .collect(),
         None => {
             let mut done: Vec<PipelineView> = record
-                .done
+                .done()
                 .iter()
                 .map(|(name, marker)| PipelineView {
                     name: name.clone(),

@@ -18,6 +18,7 @@ mod call;
 mod inflight;
 
 use crate::drain::CallTally;
+use crate::metrics::Metrics;
 use inflight::InFlight;
 
 /// Serves every app of `workers` until `cancel`; then calls in flight finish, unless the
@@ -28,6 +29,7 @@ pub(crate) async fn run(
     options: WorkerConsumerOptions,
     cancel: CancellationToken,
     tally: Arc<CallTally>,
+    metrics: Arc<Metrics>,
 ) {
     let mut changes = workers.subscribe();
     let inflight = InFlight::default();
@@ -46,6 +48,7 @@ pub(crate) async fn run(
                     options: options.clone(),
                     inflight: inflight.clone(),
                     tally: Arc::clone(&tally),
+                    metrics: Arc::clone(&metrics),
                     stop: stop.clone(),
                 };
                 tasks.spawn(app.run(stop));
@@ -75,6 +78,7 @@ struct AppLoop {
     options: WorkerConsumerOptions,
     inflight: InFlight,
     tally: Arc<CallTally>,
+    metrics: Arc<Metrics>,
     /// Cancelled when the loop stops taking deliveries (host stopping, app removed).
     stop: CancellationToken,
 }

@@ -281,6 +281,10 @@ impl HostApi for FakeHost {
         })
     }
 
+    async fn metrics(&self) -> Result<String, ApiError> {
+        Ok("# TYPE fake_runs counter\nfake_runs_total 1\n# EOF\n".to_owned())
+    }
+
     async fn apps(&self) -> Result<Value, ApiError> {
         Ok(json!([{"name": "echo", "version": "0.1.0", "world": "worker"}]))
     }

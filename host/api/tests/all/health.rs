@@ -31,6 +31,18 @@ async fn ready_is_200_when_ready_and_503_with_the_reason_otherwise() {
 }
 
 #[tokio::test]
+async fn metrics_are_openmetrics_text_without_a_token() {
+    let server = start_with(token_config("s3cret")).await;
+    let response = http().get(server.at("/metrics")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/openmetrics-text; version=1.0.0; charset=utf-8"
+    );
+    assert!(response.text().await.unwrap().contains("fake_runs_total 1"));
+}
+
+#[tokio::test]
 async fn unknown_routes_are_404_json() {
     let server = start().await;
     for path in ["/nope", "/api/nope", "/api/runs/x/y/z"] {

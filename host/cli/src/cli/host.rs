@@ -213,6 +213,15 @@ pub struct BenchArgs {
     /// Seconds of the throughput measurement.
     #[arg(long, default_value_t = 5)]
     pub duration: u64,
+    /// Parallel calls of the wide shape: one run that fans out to this many calls at once.
+    #[arg(long, default_value_t = 1000, value_name = "CALLS", value_parser = clap::value_parser!(u32).range(1..=5000))]
+    pub wide: u32,
+    /// Sequential steps of the long shape: one run of this many steps, one after another.
+    #[arg(long, default_value_t = 200, value_name = "STEPS", value_parser = clap::value_parser!(u32).range(1..=2000))]
+    pub long: u32,
+    /// Runs of each of the wide and long shapes.
+    #[arg(long, default_value_t = 5, value_name = "RUNS", value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub shape_runs: u32,
     /// Where the `echo` app (and optionally `pyecho`, `jsecho`) are.
     #[arg(
         long,

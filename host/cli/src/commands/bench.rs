@@ -5,6 +5,7 @@
 mod floor;
 mod host_process;
 mod probe;
+mod shapes;
 mod stats;
 
 use std::collections::HashSet;
@@ -23,37 +24,42 @@ use tokio::sync::{Semaphore, oneshot};
 
 use crate::cli::host::BenchArgs;
 use host_process::{HostPaths, HostProcess};
-use probe::{Completions, Probe, Timed, watch_completions};
+use probe::{Completions, Probe, RunProbe, Timed, watch_completions};
 use stats::{Percentiles, round3};
 
-/// The benchmark pipelines: one call, ten sequential calls, three sequential calls.
-fn bench_pipelines() -> String {
-    let chain = |event: &str, steps: usize| {
-        let mut text = format!("on {event} {{\n");
-        for i in 1..=steps {
-            let inputs = if i == 1 {
-                "{ n = event.n }".to_owned()
-            } else {
-                format!("{{ n = s{}.json.n }}", i - 1)
-            };
-            let condition = if i == 1 {
-                String::new()
-            } else {
-                format!("    if = s{}.completed\n", i - 1)
-            };
-            text.push_str(&format!(
-                "  call echo_echo {{\n    name = \"s{i}\"\n{condition}    inputs = {inputs}\n  }}\n"
-            ));
-        }
-        text.push_str("}\n");
-        text
-    };
+/// The benchmark pipelines: one call, ten sequential calls, three sequential calls, and the
+/// wide and long shapes at the sizes asked for.
+fn bench_pipelines(args: &BenchArgs) -> String {
     [
         chain("bench_one", 1),
         chain("bench_ten", 10),
         chain("bench_three", 3),
+        shapes::wide_pipeline(args.wide),
+        chain("bench_long", args.long as usize),
     ]
     .join("\n")
+}
+
+/// A pipeline on `event` of `steps` echo calls, each waiting for the one before.
+fn chain(event: &str, steps: usize) -> String {
+    let mut text = format!("on {event} {{\n");
+    for i in 1..=steps {
+        let inputs = if i == 1 {
+            "{ n = event.n }".to_owned()
+        } else {
+            format!("{{ n = s{}.json.n }}", i - 1)
+        };
+        let condition = if i == 1 {
+            String::new()
+        } else {
+            format!("    if = s{}.completed\n", i - 1)
+        };
+        text.push_str(&format!(
+            "  call echo_echo {{\n    name = \"s{i}\"\n{condition}    inputs = {inputs}\n  }}\n"
+        ));
+    }
+    text.push_str("}\n");
+    text
 }
 
 struct Bench {
@@ -86,9 +92,21 @@ impl Bench {
     }
 
     async fn finish(rx: oneshot::Receiver<Instant>) -> anyhow::Result<Instant> {
-        tokio::time::timeout(Duration::from_secs(30), rx)
+        Bench::finish_within(rx, Duration::from_secs(30)).await
+    }
+
+    async fn finish_within(
+        rx: oneshot::Receiver<Instant>,
+        limit: Duration,
+    ) -> anyhow::Result<Instant> {
+        tokio::time::timeout(limit, rx)
             .await
-            .context("a benchmark run did not finish within 30s")?
+            .with_context(|| {
+                format!(
+                    "a benchmark run did not finish within {}",
+                    humantime::format_duration(limit)
+                )
+            })?
             .context("completion watcher stopped")
     }
 
@@ -144,7 +162,7 @@ impl Bench {
         Ok((completed, elapsed))
     }
 
-    fn probe_of(&self, run: &str) -> (Option<Instant>, Duration) {
+    fn probe_of(&self, run: &str) -> RunProbe {
         self.probe
             .runs
             .lock()
@@ -159,7 +177,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let work = tempfile::tempdir().context("creating a scratch directory")?;
     let pipelines = work.path().join("pipelines");
     std::fs::create_dir_all(pipelines.join("bench"))?;
-    std::fs::write(pipelines.join("bench/main.hops"), bench_pipelines())?;
+    std::fs::write(pipelines.join("bench/main.hops"), bench_pipelines(&args))?;
     let mut nats = LocalNats::start(LocalNatsOptions::new(work.path().join("nats")))
         .await
         .context("starting nats-server for the benchmark")?;
@@ -236,7 +254,7 @@ async fn measure(args: &BenchArgs, url: &str, work: &Path) -> anyhow::Result<Val
     for i in 0..runs {
         let (run, rx, started) = bench.start_run("bench_one", i).await?;
         Bench::finish(rx).await?;
-        if let (Some(entered), _) = bench.probe_of(&run) {
+        if let Some(entered) = bench.probe_of(&run).first {
             first_call.push(entered.duration_since(started).as_secs_f64() * 1000.0);
         }
     }
@@ -245,10 +263,13 @@ async fn measure(args: &BenchArgs, url: &str, work: &Path) -> anyhow::Result<Val
     for i in 0..(runs / 2).max(5) {
         let (run, rx, started) = bench.start_run("bench_ten", i).await?;
         let finished = Bench::finish(rx).await?;
-        let (_, handler) = bench.probe_of(&run);
-        let overhead = finished.duration_since(started).saturating_sub(handler);
+        let overhead = finished
+            .duration_since(started)
+            .saturating_sub(bench.probe_of(&run).busy);
         step.push(overhead.as_secs_f64() * 1000.0 / 10.0);
     }
+
+    let shapes = bench.shapes(args).await?;
 
     let mut wasm = Map::new();
     for (language, app) in [("rust", "echo"), ("python", "pyecho"), ("js", "jsecho")] {
@@ -288,7 +309,7 @@ async fn measure(args: &BenchArgs, url: &str, work: &Path) -> anyhow::Result<Val
     let floor = floor::round_trips(bus.client(), runs).await?;
     watcher.abort();
 
-    Ok(json!({
+    let mut report = json!({
         "event_to_first_call_ms": Percentiles::of(first_call).to_json(),
         "step_overhead_ms": Percentiles::of(step).to_json(),
         "throughput_runs_per_s": round3(completed as f64 / elapsed),
@@ -298,7 +319,11 @@ async fn measure(args: &BenchArgs, url: &str, work: &Path) -> anyhow::Result<Val
         "startup_peak_rss_mb": startup_rss,
         "apps_loaded": apps_loaded,
         "nats_floor_ms": Percentiles::of(floor).to_json(),
-    }))
+    });
+    if let (Some(report), Value::Object(shapes)) = (report.as_object_mut(), shapes) {
+        report.extend(shapes);
+    }
+    Ok(report)
 }
 
 /// Instantiate + call of an app's `echo` handler, in microseconds, 500 times.
@@ -334,6 +359,7 @@ fn print_human(report: &Value) {
     };
     latency("event_to_first_call_ms", "ms", "p50 < 1 ms");
     latency("step_overhead_ms", "ms", "p50 < 1 ms");
+    shapes::print_human(report);
     println!(
         "{:<24} {} runs/s ({} three-step runs, each completed exactly once)   budget: >= 1000 runs/s",
         "throughput_runs_per_s", report["throughput_runs_per_s"], report["throughput_runs_checked"]

@@ -1,5 +1,6 @@
 //! `hops bench --json` prints one object with every figure, after checking that every run of
-//! the throughput phase completed exactly once.
+//! the throughput phase completed exactly once and every call of the wide and long shapes ran
+//! exactly once.
 
 use std::process::Command;
 
@@ -14,6 +15,12 @@ fn bench_json_reports_every_figure() {
             "--runs",
             "10",
             "--duration",
+            "1",
+            "--wide",
+            "60",
+            "--long",
+            "20",
+            "--shape-runs",
             "1",
             "--plugins",
             hops_test_plugins::DIR,
@@ -31,6 +38,9 @@ fn bench_json_reports_every_figure() {
         "event_to_first_call_ms",
         "step_overhead_ms",
         "nats_floor_ms",
+        "wide_run_ms",
+        "wide_per_call_ms",
+        "long_step_overhead_ms",
     ] {
         for p in ["p50", "p90", "p99"] {
             assert!(
@@ -65,6 +75,8 @@ fn bench_json_reports_every_figure() {
             "{key}: {report}"
         );
     }
+    assert_eq!(report["wide_calls"].as_u64(), Some(60), "{report}");
+    assert_eq!(report["long_steps"].as_u64(), Some(20), "{report}");
     assert_eq!(
         report["apps_loaded"].as_u64(),
         Some(20),

@@ -317,7 +317,13 @@ impl AppLoop {
                 .publish_once(&req.result_subject, Bytes::from(result.to_bytes()))
                 .await
             {
-                Ok(_) => {
+                Ok(published) => {
+                    if !published.duplicate {
+                        let ran = (result.hops.finished_at - result.hops.started_at)
+                            .to_std()
+                            .ok();
+                        self.metrics.call_stored(&req.app, result.errored, ran);
+                    }
                     if let Err(err) = req.delivery.ack_unconfirmed().await {
                         // A redelivery finds the stored result and only acks.
                         debug!(error = %err, "ack failed");

@@ -8,5 +8,7 @@ mod harness;
 mod bad_input;
 mod e2e;
 mod limits;
+mod metrics;
 mod resilience;
 mod schedules;
+mod shapes;

@@ -15,8 +15,19 @@ use tokio::sync::oneshot;
 /// When each run's calls entered the app and how long they took.
 #[derive(Default)]
 pub struct Probe {
-    /// By run id: when its first call entered the handler, and the time spent in handlers.
-    pub runs: Mutex<HashMap<String, (Option<Instant>, Duration)>>,
+    /// By run id.
+    pub runs: Mutex<HashMap<String, RunProbe>>,
+}
+
+/// What the probe saw of one run's calls.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunProbe {
+    /// When its first call entered the handler.
+    pub first: Option<Instant>,
+    /// Time spent in handlers, summed over its calls.
+    pub busy: Duration,
+    /// Handler executions (each call must run once).
+    pub calls: usize,
 }
 
 /// Wraps the echo app to time its handler.
@@ -35,8 +46,9 @@ impl Worker for Timed {
         let outcome = self.inner.handle(call).await;
         if let Ok(mut runs) = self.probe.runs.lock() {
             let entry = runs.entry(run).or_default();
-            entry.0 = Some(entry.0.map_or(entered, |first| first.min(entered)));
-            entry.1 += entered.elapsed();
+            entry.first = Some(entry.first.map_or(entered, |first| first.min(entered)));
+            entry.busy += entered.elapsed();
+            entry.calls += 1;
         }
         outcome
     }
