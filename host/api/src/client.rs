@@ -11,7 +11,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::{
-    Accepted, ErrorBody, FieldErrors, Readiness, ReplayOutcome, RunSummary, RunView, TaskInfo,
+    Accepted, ErrorBody, FieldErrors, PurgeReport, Readiness, ReplayOutcome, RunSummary, RunView,
+    TaskInfo,
 };
 
 /// The address `hops up` serves the API on by default.
@@ -183,6 +184,27 @@ impl ApiClient {
         let request = self
             .request(Method::POST, &path)
             .query(&[("dry_run", dry_run.to_string())]);
+        self.call(request, &path).await
+    }
+
+    /// `POST /api/runs/purge`: removes the runs that ended more than `older_than` ago.
+    ///
+    /// # Errors
+    ///
+    /// A transport or status error.
+    pub async fn purge_runs(
+        &self,
+        older_than: std::time::Duration,
+        dry_run: bool,
+    ) -> Result<PurgeReport, ClientError> {
+        let path = ["api", "runs", "purge"];
+        let request = self.request(Method::POST, &path).query(&[
+            (
+                "older_than",
+                humantime::format_duration(older_than).to_string(),
+            ),
+            ("dry_run", dry_run.to_string()),
+        ]);
         self.call(request, &path).await
     }
 

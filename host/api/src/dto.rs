@@ -179,6 +179,19 @@ pub struct PipelineView {
     pub status: RunStatus,
 }
 
+/// What a purge of ended runs removed, or on a dry run would remove.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PurgeReport {
+    /// True when nothing was removed.
+    pub dry_run: bool,
+    /// Runs that ended before this time were purged; runs still going never are.
+    pub cutoff: DateTime<Utc>,
+    /// How many runs were (or would be) purged.
+    pub runs: usize,
+    /// How many stream messages went (0 on a dry run).
+    pub messages: u64,
+}
+
 /// What a replay did, or on a dry run would do.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReplayOutcome {

@@ -3,7 +3,7 @@
 use hops_core::{WebhookRequest, WebhookResponse};
 use serde_json::{Map, Value};
 
-use crate::{Accepted, ApiError, ReplayOutcome, RunSummary, RunView};
+use crate::{Accepted, ApiError, PurgeReport, ReplayOutcome, RunSummary, RunView};
 
 /// What the HTTP API needs from a running host. Implemented by the runtime.
 ///
@@ -35,6 +35,15 @@ pub trait HostApi: Send + Sync + 'static {
     /// Replays a run's event with the current pipelines: a dry run only reports what would be
     /// dispatched.
     async fn replay(&self, run_id: &str, dry_run: bool) -> Result<ReplayOutcome, ApiError>;
+
+    /// Removes every run that ended (its run-level done marker was stored) more than
+    /// `older_than` ago: its messages and the payload objects they reference. Runs still going
+    /// are never touched. A dry run only counts them.
+    async fn purge_runs(
+        &self,
+        older_than: std::time::Duration,
+        dry_run: bool,
+    ) -> Result<PurgeReport, ApiError>;
 
     /// The host's metrics in the Prometheus (OpenMetrics) text format.
     async fn metrics(&self) -> Result<String, ApiError> {

@@ -46,8 +46,8 @@ pub use auth::UNAUTHORIZED_MESSAGE;
 pub use client::{ApiClient, ClientError, DEFAULT_API_URL};
 pub use config::{ApiConfig, DEFAULT_BODY_LIMIT};
 pub use dto::{
-    Accepted, CallStatus, CallView, ParamInfo, ParamKind, PipelineView, PlannedCall, Readiness,
-    ReplayOutcome, RunStatus, RunSummary, RunView, TaskInfo,
+    Accepted, CallStatus, CallView, ParamInfo, ParamKind, PipelineView, PlannedCall, PurgeReport,
+    Readiness, ReplayOutcome, RunStatus, RunSummary, RunView, TaskInfo,
 };
 pub use error::{ApiError, ErrorBody, FieldErrors};
 pub use host::HostApi;

@@ -26,7 +26,7 @@ pub(crate) struct AppState {
 ///
 /// Routes: `GET|HEAD /health`, `GET /ready`, `GET /metrics`, `POST /api/events`, `GET /api/tasks`,
 /// `POST /api/tasks/{name}/runs`, `GET /api/runs`, `GET /api/runs/{id}`,
-/// `POST /api/runs/{id}/replay`, `GET /api/apps` (also `/api/plugins`), and any method on `/listen/{app}/...`.
+/// `POST /api/runs/{id}/replay`, `POST /api/runs/purge`, `GET /api/apps` (also `/api/plugins`), and any method on `/listen/{app}/...`.
 /// `/api/*` requires the bearer token when [`ApiConfig::token`] is set.
 pub fn router(api: Arc<dyn HostApi>, config: ApiConfig) -> Router {
     let body_limit = config.body_limit;
@@ -39,6 +39,7 @@ pub fn router(api: Arc<dyn HostApi>, config: ApiConfig) -> Router {
         .route("/api/tasks", get(routes::tasks::list))
         .route("/api/tasks/{name}/runs", post(routes::tasks::run))
         .route("/api/runs", get(routes::runs::list))
+        .route("/api/runs/purge", post(routes::runs::purge))
         .route("/api/runs/{id}", get(routes::runs::show))
         .route("/api/runs/{id}/replay", post(routes::runs::replay))
         .route("/api/apps", get(routes::apps::list))

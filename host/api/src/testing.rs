@@ -74,6 +74,13 @@ pub enum Recorded {
         /// Dry run or not.
         dry_run: bool,
     },
+    /// `purge_runs`.
+    Purge {
+        /// How long ago a run must have ended.
+        older_than: std::time::Duration,
+        /// Dry run or not.
+        dry_run: bool,
+    },
     /// `webhook`.
     Webhook {
         /// The listener app.

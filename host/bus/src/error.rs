@@ -164,6 +164,19 @@ pub enum BusError {
         bucket: &'static str,
     },
 
+    /// The stream is at its size or message limit and refuses new messages (it never drops
+    /// old ones: that would free the subjects of runs still going).
+    #[error(
+        "stream {stream} is full and refused {subject}: purge runs that ended long ago \
+         (`hops runs purge --older-than 30d`) or raise its limit (--stream-max-bytes)"
+    )]
+    StreamFull {
+        /// The stream.
+        stream: String,
+        /// The subject refused.
+        subject: String,
+    },
+
     /// Any other NATS or JetStream failure.
     #[error("{op} failed on {target}")]
     Nats {
@@ -211,7 +224,10 @@ impl BusError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            BusError::Timeout { .. } | BusError::StreamMissing { .. } | BusError::Nats { .. }
+            BusError::Timeout { .. }
+                | BusError::StreamMissing { .. }
+                | BusError::StreamFull { .. }
+                | BusError::Nats { .. }
         )
     }
 }

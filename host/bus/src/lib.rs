@@ -57,6 +57,7 @@ mod names;
 mod payloads;
 mod pinning;
 mod publish;
+mod purge;
 mod read;
 mod stream;
 mod subjects;

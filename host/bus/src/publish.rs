@@ -129,6 +129,10 @@ impl Bus {
                 stream: self.stream.to_string(),
             },
             PublishErrorKind::TimedOut => BusError::timeout("publish", subject),
+            _ if is_stream_full(&err) => BusError::StreamFull {
+                stream: self.stream.to_string(),
+                subject: subject.to_owned(),
+            },
             _ => BusError::nats("publish", subject, err),
         }
     }
@@ -142,6 +146,16 @@ pub(crate) fn is_duplicate(err: &PublishError) -> bool {
             .source()
             .and_then(|s| s.downcast_ref::<async_nats::jetstream::Error>())
             .is_some_and(is_duplicate_response)
+}
+
+/// True when the server refused the publish because the stream is at its byte or message limit.
+fn is_stream_full(err: &PublishError) -> bool {
+    err.source()
+        .and_then(|s| s.downcast_ref::<async_nats::jetstream::Error>())
+        .is_some_and(|e| {
+            let text = e.to_string();
+            text.contains("maximum bytes exceeded") || text.contains("maximum messages exceeded")
+        })
 }
 
 fn is_duplicate_response(err: &async_nats::jetstream::Error) -> bool {
@@ -167,6 +181,11 @@ mod tests {
             r#"{"code":503,"err_code":10077,"description":"maximum messages exceeded"}"#,
         );
         assert!(!is_duplicate(&full));
+        assert!(is_stream_full(&full));
+        let bytes =
+            server_error(r#"{"code":503,"err_code":10047,"description":"maximum bytes exceeded"}"#);
+        assert!(is_stream_full(&bytes) && !is_duplicate(&bytes));
+        assert!(!is_stream_full(&dup));
         let other = server_error(
             r#"{"code":400,"err_code":10060,"description":"expected stream does not match"}"#,
         );

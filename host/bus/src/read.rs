@@ -321,6 +321,19 @@ impl Bus {
         .await
     }
 
+    /// Every message matching `filter`, oldest first, payloads as stored (references to the
+    /// object store are not resolved): one snapshot consumer, read to its end.
+    pub(crate) async fn read_all_matching(
+        &self,
+        filter: &str,
+    ) -> Result<Vec<RunMessage>, BusError> {
+        let snapshot = self.snapshot(filter, DeliverPolicy::All).await?;
+        let pending = snapshot.consumer.cached_info().num_pending;
+        let read = self.drain(&snapshot, pending, u64::MAX).await;
+        snapshot.delete();
+        read
+    }
+
     /// A stream handle without an info request.
     pub(crate) async fn stream_handle(&self) -> Result<Stream<()>, BusError> {
         // No request: `get_stream_no_info` only checks the name.

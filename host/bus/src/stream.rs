@@ -35,7 +35,9 @@ impl Bus {
         async move {
             match self.js.get_stream(&*self.stream).await {
                 Ok(stream) => {
-                    self.use_stream(&stream.cached_info().config)?;
+                    let config = stream.cached_info().config.clone();
+                    self.use_stream(&config)?;
+                    self.apply_limits(config).await?;
                     Ok(StreamStatus::Existing)
                 }
                 Err(err) if is_stream_not_found(err.kind()) => self.create_stream().await,
@@ -46,13 +48,43 @@ impl Bus {
         .await
     }
 
+    /// Sets the configured age and size limits on an existing stream whose limits differ
+    /// (limits not configured are left as they are).
+    async fn apply_limits(&self, mut config: Config) -> Result<(), BusError> {
+        let mut changed = false;
+        if let Some(age) = self.stream_max_age
+            && config.max_age != age
+        {
+            config.max_age = age;
+            changed = true;
+        }
+        if let Some(bytes) = self.stream_max_bytes.map(max_bytes)
+            && config.max_bytes != bytes
+        {
+            config.max_bytes = bytes;
+            changed = true;
+        }
+        if !changed {
+            return Ok(());
+        }
+        self.js
+            .update_stream(&config)
+            .await
+            .map_err(|e| BusError::nats("update the stream's limits", &*self.stream, e))?;
+        tracing::info!(stream = %self.stream, max_age = ?config.max_age, max_bytes = config.max_bytes, "stream limits updated");
+        Ok(())
+    }
+
     async fn create_stream(&self) -> Result<StreamStatus, BusError> {
-        let config = stream_config(
+        let mut config = stream_config(
             &self.stream,
             &self.subjects,
             self.stream_max_age,
             self.stream_replicas,
         );
+        if let Some(bytes) = self.stream_max_bytes {
+            config.max_bytes = max_bytes(bytes);
+        }
         match self.js.create_stream(config).await {
             Ok(stream) => {
                 // A server that silently ignores a setting (older than 2.9) fails this check.
@@ -119,6 +151,11 @@ impl Bus {
             _ => BusError::nats(op, &*self.stream, err),
         }
     }
+}
+
+/// A byte limit as JetStream takes it (an `i64`; larger is unlimited anyway).
+fn max_bytes(bytes: u64) -> i64 {
+    i64::try_from(bytes).unwrap_or(i64::MAX)
 }
 
 fn is_stream_not_found(kind: GetStreamErrorKind) -> bool {

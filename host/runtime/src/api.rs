@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use hops_api::{
-    Accepted, ApiError, HostApi, PipelineView, PlannedCall, ReplayOutcome, RunStatus, RunSummary,
-    RunView,
+    Accepted, ApiError, HostApi, PipelineView, PlannedCall, PurgeReport, ReplayOutcome, RunStatus,
+    RunSummary, RunView,
 };
 use hops_bus::{Bus, BusError, Channels, EventScan};
 use hops_core::{
@@ -308,6 +308,45 @@ impl HostApi for HostServices {
             calls,
             pipelines,
             diagnostics,
+        })
+    }
+
+    async fn purge_runs(
+        &self,
+        older_than: std::time::Duration,
+        dry_run: bool,
+    ) -> Result<PurgeReport, ApiError> {
+        let age = chrono::Duration::from_std(older_than)
+            .map_err(|_| ApiError::invalid("older_than is too large"))?;
+        let cutoff = chrono::Utc::now() - age;
+        // Only runs with a run-level done marker are candidates: a run still going has none,
+        // so its subjects (and their exactly-once guarantee) are never freed.
+        let subjects = self.bus.subjects();
+        let markers = format!(
+            "{}.{}.notify.*.{RUN_MARKER}.done",
+            subjects.account(),
+            subjects.topic()
+        );
+        let ended = self
+            .bus
+            .scan_before(&markers, cutoff)
+            .await
+            .map_err(bus_error)?;
+        let mut messages = 0;
+        if !dry_run {
+            for marker in &ended {
+                messages += self
+                    .bus
+                    .purge_run(&marker.subject.run_id)
+                    .await
+                    .map_err(bus_error)?;
+            }
+        }
+        Ok(PurgeReport {
+            dry_run,
+            cutoff,
+            runs: ended.len(),
+            messages,
         })
     }
 

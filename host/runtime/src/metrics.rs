@@ -180,8 +180,8 @@ impl Metrics {
             .inc();
     }
 
-    /// This worker stored a call's result; `ran` is how long the app ran (absent when the
-    /// call ended without running, e.g. its inputs could not be read).
+    /// This worker stored a call's result; `ran` is the span its result records (about zero
+    /// for a call that ended before its app ran, e.g. its inputs could not be read).
     pub fn call_stored(&self, app: &str, errored: bool, ran: Option<Duration>) {
         self.calls
             .get_or_create(&AppOutcome {

@@ -11,8 +11,8 @@ use serde_json::{Map, Value, json};
 use super::fake_run::FakeRun;
 use super::{FAKE_LISTENER, Recorded, SAMPLE_TASKS};
 use crate::{
-    Accepted, ApiError, FieldErrors, HostApi, PipelineView, PlannedCall, ReplayOutcome, RunStatus,
-    RunSummary, RunView,
+    Accepted, ApiError, FieldErrors, HostApi, PipelineView, PlannedCall, PurgeReport,
+    ReplayOutcome, RunStatus, RunSummary, RunView,
 };
 
 #[derive(Debug)]
@@ -278,6 +278,28 @@ impl HostApi for FakeHost {
                 status: RunStatus::Running,
             }],
             diagnostics: vec!["pipeline `broken`: unknown variable `nope`".to_owned()],
+        })
+    }
+
+    async fn purge_runs(
+        &self,
+        older_than: std::time::Duration,
+        dry_run: bool,
+    ) -> Result<PurgeReport, ApiError> {
+        let mut state = self.lock();
+        state.recorded.push(Recorded::Purge {
+            older_than,
+            dry_run,
+        });
+        let runs = state.runs.len();
+        if !dry_run {
+            state.runs.clear();
+        }
+        Ok(PurgeReport {
+            dry_run,
+            cutoff: Utc::now() - chrono::Duration::from_std(older_than).unwrap_or_default(),
+            runs,
+            messages: if dry_run { 0 } else { runs as u64 * 3 },
         })
     }
 

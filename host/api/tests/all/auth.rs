@@ -37,6 +37,12 @@ async fn api_routes_need_the_token_when_one_is_set() {
         .await
         .unwrap();
     assert_eq!(posted.status(), 401);
+    let purged = http()
+        .post(server.at("/api/runs/purge?older_than=0s"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(purged.status(), 401);
     assert!(server.host.recorded().is_empty());
 
     let right = http()

@@ -165,3 +165,45 @@ async fn apps_are_passed_through() {
     assert_eq!(status, 200);
     assert_eq!(plugins[0]["name"], "echo");
 }
+
+#[tokio::test]
+async fn purge_needs_a_duration_and_passes_it_and_dry_run_on() {
+    let server = start().await;
+    server.host.start_run(event(1)).unwrap();
+    let (status, body) = post(&server, "/api/runs/purge", "").await;
+    assert_eq!(status, 400);
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("older_than is required"),
+        "{body}"
+    );
+    let (status, body) = post(&server, "/api/runs/purge?older_than=soon", "").await;
+    assert_eq!(status, 400);
+    assert!(
+        body["message"].as_str().unwrap().contains("such as `30d`"),
+        "{body}"
+    );
+    let (status, body) = post(&server, "/api/runs/purge?older_than=1d&dry_run=maybe", "").await;
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (400, Some("dry_run must be true or false, got `maybe`"))
+    );
+
+    let (status, report) = post(&server, "/api/runs/purge?older_than=30d&dry_run=true", "").await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(
+        (report["dry_run"].as_bool(), report["runs"].as_u64()),
+        (Some(true), Some(1))
+    );
+    assert_eq!(server.host.run_ids().len(), 1, "a dry run removes nothing");
+    let (status, report) = post(&server, "/api/runs/purge?older_than=30d", "").await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["dry_run"], false);
+    assert!(server.host.run_ids().is_empty());
+    assert!(server.host.recorded().contains(&Recorded::Purge {
+        older_than: std::time::Duration::from_secs(30 * 86_400),
+        dry_run: false,
+    }));
+}

@@ -156,3 +156,62 @@ async fn more_replicas_than_a_single_server_has_is_a_clear_error() {
         "{message}"
     );
 }
+
+#[tokio::test]
+async fn limits_apply_to_a_new_and_an_existing_stream_and_a_full_stream_says_how_to_make_room() {
+    let server = NatsServer::start().await;
+    let bus = connect(&server).await;
+    bus.ensure_stream().await.unwrap();
+    let info = |bus: &Bus| {
+        let js = bus.jetstream().clone();
+        async move {
+            js.get_stream("HOPS")
+                .await
+                .unwrap()
+                .info()
+                .await
+                .unwrap()
+                .config
+                .clone()
+        }
+    };
+    assert_eq!(info(&bus).await.max_bytes, -1, "unlimited unless asked");
+
+    // A host started with limits sets them on the stream that exists.
+    let mut limited = config(&server);
+    limited.stream_max_age = Some(std::time::Duration::from_secs(90 * 86_400));
+    limited.stream_max_bytes = Some(64 * 1024);
+    let limited = Bus::connect(limited).await.unwrap();
+    assert_eq!(
+        limited.ensure_stream().await.unwrap(),
+        StreamStatus::Existing
+    );
+    let config_now = info(&limited).await;
+    assert_eq!(config_now.max_age.as_secs(), 90 * 86_400);
+    assert_eq!(config_now.max_bytes, 64 * 1024);
+    // Hosts without limits leave them alone.
+    bus.ensure_stream().await.unwrap();
+    assert_eq!(info(&bus).await.max_bytes, 64 * 1024);
+
+    // Full: publishes are refused with the fix, never stored over old messages.
+    let payload = Bytes::from(vec![b'x'; 1024]);
+    let mut refused = None;
+    for _ in 0..200 {
+        let subject = bus.subjects().event(&run_id()).unwrap();
+        match bus.publish_once(&subject, payload.clone()).await {
+            Ok(published) => assert!(!published.duplicate),
+            Err(err) => {
+                refused = Some(err);
+                break;
+            }
+        }
+    }
+    let err = refused.expect("a 64 KiB stream refuses 200 KiB");
+    assert!(matches!(err, BusError::StreamFull { .. }), "{err:?}");
+    let message = err.to_string();
+    assert!(
+        message.contains("is full") && message.contains("hops runs purge"),
+        "{message}"
+    );
+    assert!(err.is_transient(), "room can be made: retry later");
+}

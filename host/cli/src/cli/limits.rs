@@ -99,6 +99,16 @@ pub struct LimitArgs {
     /// (default: half the server's max payload, at most 512KiB).
     #[arg(long, env = "HOPS_PAYLOAD_INLINE_MAX", value_parser = parse_bytes, value_name = "SIZE")]
     pub payload_inline_max: Option<u64>,
+    /// Messages older than this leave the stream (e.g. `90d`; default: kept until purged).
+    /// A run still going when its messages expire loses its exactly-once guarantee: make it
+    /// far longer than any run, or purge ended runs with `hops runs purge` instead.
+    #[arg(long, env = "HOPS_STREAM_MAX_AGE", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub stream_max_age: Option<Duration>,
+    /// The stream's size limit (e.g. `20GiB`; default: unlimited). A full stream refuses new
+    /// events and results with an error saying so (it never drops old messages); purge ended
+    /// runs to make room.
+    #[arg(long, env = "HOPS_STREAM_MAX_BYTES", value_parser = parse_bytes, value_name = "SIZE")]
+    pub stream_max_bytes: Option<u64>,
     /// Connections the API serves at once; one more is answered 503.
     #[arg(
         long,
@@ -142,8 +152,10 @@ impl LimitArgs {
         }
     }
 
-    /// Applies the payload limits to a bus configuration.
+    /// Applies the payload and stream limits to a bus configuration.
     pub fn apply_to(&self, bus: &mut hops_bus::BusConfig) {
+        bus.stream_max_age = self.stream_max_age;
+        bus.stream_max_bytes = self.stream_max_bytes;
         bus.payload_max = usize::try_from(self.max_payload).unwrap_or(usize::MAX);
         bus.payload_inline_max = self
             .payload_inline_max
@@ -167,9 +179,10 @@ pub fn parse_bytes(text: &str) -> Result<u64, String> {
         "k" | "kb" | "kib" => 10,
         "m" | "mb" | "mib" => 20,
         "g" | "gb" | "gib" => 30,
+        "t" | "tb" | "tib" => 40,
         other => {
             return Err(format!(
-                "unknown size unit {other:?} in {text:?}; use B, KiB, MiB or GiB"
+                "unknown size unit {other:?} in {text:?}; use B, KiB, MiB, GiB or TiB"
             ));
         }
     };

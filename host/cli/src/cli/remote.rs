@@ -93,6 +93,25 @@ pub enum RunsCommand {
     List(RunsListArgs),
     /// One run's timeline: its event, every call with inputs and results, its pipelines.
     Show(RunsShowArgs),
+    /// Remove runs that ended more than a given time ago (runs still going are never touched).
+    Purge(RunsPurgeArgs),
+}
+
+/// `hops runs purge`.
+#[derive(Debug, clap::Args)]
+pub struct RunsPurgeArgs {
+    /// Purge runs that ended more than this long ago, e.g. `30d`, `12h`.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub older_than: std::time::Duration,
+    /// Only count the runs that would be purged.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// The host.
+    #[command(flatten)]
+    pub api: ApiArgs,
 }
 
 /// `hops runs list`.

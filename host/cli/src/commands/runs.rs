@@ -1,4 +1,4 @@
-//! `hops runs list` and `hops runs show [--follow]`.
+//! `hops runs list`, `hops runs show [--follow]` and `hops runs purge`.
 
 use std::process::ExitCode;
 
@@ -6,7 +6,7 @@ use anyhow::Context as _;
 use hops_api::{RunSummary, RunView};
 use serde_json::json;
 
-use crate::cli::remote::{RunsCommand, RunsListArgs, RunsShowArgs};
+use crate::cli::remote::{RunsCommand, RunsListArgs, RunsPurgeArgs, RunsShowArgs};
 use crate::commands::follow::{self, CallTracker, Followed};
 use crate::commands::remote::{self, EXIT_TIMEOUT, print_json};
 use crate::commands::timeline;
@@ -17,7 +17,33 @@ pub async fn run(command: RunsCommand) -> anyhow::Result<ExitCode> {
     match command {
         RunsCommand::List(args) => list(args).await,
         RunsCommand::Show(args) => show(args).await,
+        RunsCommand::Purge(args) => purge(args).await,
     }
+}
+
+async fn purge(args: RunsPurgeArgs) -> anyhow::Result<ExitCode> {
+    let client = remote::connect(&args.api)?;
+    let report = client
+        .purge_runs(args.older_than, args.dry_run)
+        .await
+        .context("cannot purge runs")?;
+    if args.json {
+        print_json(&report)?;
+    } else if report.dry_run {
+        println!(
+            "{} runs ended before {} and would be purged (dry run: nothing removed)",
+            report.runs,
+            timeline::format_time(report.cutoff)
+        );
+    } else {
+        println!(
+            "purged {} runs that ended before {} ({} messages)",
+            report.runs,
+            timeline::format_time(report.cutoff),
+            report.messages
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn list(args: RunsListArgs) -> anyhow::Result<ExitCode> {

@@ -313,6 +313,27 @@ fn sigterm_stops_the_child_a_restart_keeps_history_and_broken_edits_keep_the_las
     let listed = up.hops(&["runs", "list", "--json"]);
     let runs: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
     assert_eq!(runs.as_array().map(Vec::len), Some(2), "{runs}");
+
+    // Retention: a dry run counts the ended runs, a purge removes them.
+    let dry = up.hops(&["runs", "purge", "--older-than", "0s", "--dry-run"]);
+    let said = String::from_utf8_lossy(&dry.stdout);
+    assert!(
+        dry.status.success() && said.contains("2 runs ended before") && said.contains("dry run"),
+        "{said}{}",
+        String::from_utf8_lossy(&dry.stderr)
+    );
+    let purged = up.hops(&["runs", "purge", "--older-than", "0s", "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&purged.stdout).unwrap();
+    assert_eq!(
+        (report["runs"].as_u64(), report["dry_run"].as_bool()),
+        (Some(2), Some(false)),
+        "{report}"
+    );
+    let listed = up.hops(&["runs", "list", "--json"]);
+    let runs: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(runs.as_array().map(Vec::len), Some(0), "{runs}");
+    let bad = up.hops(&["runs", "purge", "--older-than", "soon"]);
+    assert!(!bad.status.success());
     up.terminate();
     assert!(nats_processes_in(dir.path()).is_empty());
 }

@@ -10,5 +10,6 @@ mod e2e;
 mod limits;
 mod metrics;
 mod resilience;
+mod retention;
 mod schedules;
 mod shapes;
