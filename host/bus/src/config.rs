@@ -87,10 +87,6 @@ pub struct BusConfig {
     /// stream's limit as it is). A run older than this loses its exactly-once guarantee (its
     /// subjects are free again): make it far longer than any run.
     pub stream_max_age: Option<Duration>,
-    /// Maximum size of the stream in bytes; `None`: unlimited (an existing stream's limit is
-    /// left as it is). A full stream refuses new messages (never drops old ones, which would
-    /// free subjects of runs still going): purge ended runs to make room.
-    pub stream_max_bytes: Option<u64>,
     /// Replicas of a stream Hops creates (1 for a single server, 3 for a typical cluster).
     pub stream_replicas: usize,
     /// Connection name shown by the server (`nats server report connections`).
@@ -121,7 +117,6 @@ impl fmt::Debug for BusConfig {
             .field("topic", &self.topic)
             .field("stream", &self.stream)
             .field("stream_max_age", &self.stream_max_age)
-            .field("stream_max_bytes", &self.stream_max_bytes)
             .field("stream_replicas", &self.stream_replicas)
             .field("client_name", &self.client_name)
             .field("request_timeout", &self.request_timeout)
@@ -142,7 +137,6 @@ impl Default for BusConfig {
             topic: DEFAULT_TOPIC.to_owned(),
             stream: None,
             stream_max_age: None,
-            stream_max_bytes: None,
             stream_replicas: 1,
             client_name: "hops".to_owned(),
             request_timeout: Duration::from_secs(10),

@@ -26,7 +26,6 @@ pub struct Bus {
     pub(crate) stream: Arc<str>,
     pub(crate) stream_max_age: Option<Duration>,
     pub(crate) stream_replicas: usize,
-    pub(crate) stream_max_bytes: Option<u64>,
     pub(crate) pipelines: Arc<PipelineCache>,
     pub(crate) payloads: Arc<crate::payloads::PayloadStore>,
     /// Whether single-message reads use direct gets (set by `ensure_stream` for a one-replica
@@ -77,7 +76,6 @@ impl Bus {
                 stream: stream.into(),
                 stream_max_age: config.stream_max_age,
                 stream_replicas: config.stream_replicas.max(1),
-                stream_max_bytes: config.stream_max_bytes,
                 pipelines: Arc::new(PipelineCache::default()),
                 payloads: Arc::new(crate::payloads::PayloadStore::new(
                     config.payload_inline_max,

@@ -164,11 +164,10 @@ pub enum BusError {
         bucket: &'static str,
     },
 
-    /// The stream is at its size or message limit and refuses new messages (it never drops
-    /// old ones: that would free the subjects of runs still going).
+    /// The stream is at a size or message limit someone set on it and refuses new messages.
     #[error(
         "stream {stream} is full and refused {subject}: purge runs that ended long ago \
-         (`hops runs purge --older-than 30d`) or raise its limit (--stream-max-bytes)"
+         (`hops runs purge --older-than 30d`) or raise the stream's limit"
     )]
     StreamFull {
         /// The stream.

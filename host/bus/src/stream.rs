@@ -48,43 +48,35 @@ impl Bus {
         .await
     }
 
-    /// Sets the configured age and size limits on an existing stream whose limits differ
-    /// (limits not configured are left as they are).
+    /// Sets the configured maximum age on an existing stream whose age limit differs (left as
+    /// it is when none is configured).
+    ///
+    /// There is no size limit to set: nats-server 2.9 was seen dropping a stream's oldest
+    /// messages at its byte limit under load despite `discard = new`, which would free the
+    /// subjects of runs still going; purging ended runs bounds the stream instead.
     async fn apply_limits(&self, mut config: Config) -> Result<(), BusError> {
-        let mut changed = false;
-        if let Some(age) = self.stream_max_age
-            && config.max_age != age
-        {
-            config.max_age = age;
-            changed = true;
-        }
-        if let Some(bytes) = self.stream_max_bytes.map(max_bytes)
-            && config.max_bytes != bytes
-        {
-            config.max_bytes = bytes;
-            changed = true;
-        }
-        if !changed {
+        let Some(age) = self.stream_max_age else {
+            return Ok(());
+        };
+        if config.max_age == age {
             return Ok(());
         }
+        config.max_age = age;
         self.js
             .update_stream(&config)
             .await
             .map_err(|e| BusError::nats("update the stream's limits", &*self.stream, e))?;
-        tracing::info!(stream = %self.stream, max_age = ?config.max_age, max_bytes = config.max_bytes, "stream limits updated");
+        tracing::info!(stream = %self.stream, max_age = ?config.max_age, "stream age limit updated");
         Ok(())
     }
 
     async fn create_stream(&self) -> Result<StreamStatus, BusError> {
-        let mut config = stream_config(
+        let config = stream_config(
             &self.stream,
             &self.subjects,
             self.stream_max_age,
             self.stream_replicas,
         );
-        if let Some(bytes) = self.stream_max_bytes {
-            config.max_bytes = max_bytes(bytes);
-        }
         match self.js.create_stream(config).await {
             Ok(stream) => {
                 // A server that silently ignores a setting (older than 2.9) fails this check.
@@ -151,11 +143,6 @@ impl Bus {
             _ => BusError::nats(op, &*self.stream, err),
         }
     }
-}
-
-/// A byte limit as JetStream takes it (an `i64`; larger is unlimited anyway).
-fn max_bytes(bytes: u64) -> i64 {
-    i64::try_from(bytes).unwrap_or(i64::MAX)
 }
 
 fn is_stream_not_found(kind: GetStreamErrorKind) -> bool {

@@ -104,11 +104,6 @@ pub struct LimitArgs {
     /// far longer than any run, or purge ended runs with `hops runs purge` instead.
     #[arg(long, env = "HOPS_STREAM_MAX_AGE", value_parser = humantime::parse_duration, value_name = "DURATION")]
     pub stream_max_age: Option<Duration>,
-    /// The stream's size limit (e.g. `20GiB`; default: unlimited). A full stream refuses new
-    /// events and results with an error saying so (it never drops old messages); purge ended
-    /// runs to make room.
-    #[arg(long, env = "HOPS_STREAM_MAX_BYTES", value_parser = parse_bytes, value_name = "SIZE")]
-    pub stream_max_bytes: Option<u64>,
     /// Connections the API serves at once; one more is answered 503.
     #[arg(
         long,
@@ -152,10 +147,9 @@ impl LimitArgs {
         }
     }
 
-    /// Applies the payload and stream limits to a bus configuration.
+    /// Applies the payload limits and the stream's age limit to a bus configuration.
     pub fn apply_to(&self, bus: &mut hops_bus::BusConfig) {
         bus.stream_max_age = self.stream_max_age;
-        bus.stream_max_bytes = self.stream_max_bytes;
         bus.payload_max = usize::try_from(self.max_payload).unwrap_or(usize::MAX);
         bus.payload_inline_max = self
             .payload_inline_max
