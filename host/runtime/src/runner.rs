@@ -102,6 +102,7 @@ pub(crate) async fn run(
         presence,
         app_wait_timeout: options.app_wait_timeout,
         metrics,
+        ack_wait: options.consumer.ack_wait,
     });
     let limit = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let mut failures = 0u32;
@@ -185,6 +186,8 @@ struct Runner {
     presence: Arc<Presence>,
     app_wait_timeout: Duration,
     metrics: Arc<Metrics>,
+    /// The runner consumer's ack wait: a step waiting for its run's turn keeps its delivery.
+    ack_wait: Duration,
 }
 
 /// Each run's place in this runner. Steps of one run take turns; a step reads every message
@@ -307,7 +310,19 @@ impl Runner {
         let sequence = delivery.stream_sequence;
         let slot = self.cache.slot(run_id);
         slot.through.fetch_max(sequence, Ordering::Relaxed);
-        let mut state = slot.state.lock().await;
+        // A step ahead may be slow (NATS unreachable): keep this delivery ours while waiting,
+        // so waiting never spends its deliveries and ends the run as given up.
+        let beat = (self.ack_wait / 3).max(Duration::from_millis(100));
+        let mut state = loop {
+            match tokio::time::timeout(beat, slot.state.lock()).await {
+                Ok(state) => break state,
+                Err(_) => {
+                    if let Err(err) = delivery.in_progress().await {
+                        debug!(error = %err, "in-progress ack failed");
+                    }
+                }
+            }
+        };
         if state.evaluated_through >= sequence {
             return Ok(());
         }
