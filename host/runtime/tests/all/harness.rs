@@ -22,6 +22,14 @@ pub fn fixture(name: &str) -> tempfile::TempDir {
     dir
 }
 
+/// A fresh temporary pipelines directory holding `text` as `<folder>/main.hops`.
+pub fn pipelines(folder: &str, text: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join(folder)).unwrap();
+    std::fs::write(dir.path().join(folder).join("main.hops"), text).unwrap();
+    dir
+}
+
 fn copy_dir(src: &Path, dst: &Path) {
     std::fs::create_dir_all(dst).unwrap();
     for entry in std::fs::read_dir(src).unwrap_or_else(|e| panic!("{}: {e}", src.display())) {

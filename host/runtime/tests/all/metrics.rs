@@ -34,9 +34,7 @@ fn sample(text: &str, series: &str) -> Option<f64> {
 async fn a_scrape_after_known_runs_shows_the_matching_counts() {
     hops_testutil::init_tracing();
     let nats = NatsServer::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("p")).unwrap();
-    std::fs::write(dir.path().join("p/main.hops"), PIPELINES).unwrap();
+    let dir = pipelines("p", PIPELINES);
     let log = CallLog::default();
     let host = start_host(&nats.url(), dir.path(), &["tools"], &log).await;
     let mut good = String::new();

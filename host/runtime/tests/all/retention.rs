@@ -48,9 +48,7 @@ async fn payload_objects(bus: &Bus) -> usize {
 async fn ended_runs_are_purged_with_their_payloads_and_a_run_still_going_is_not() {
     hops_testutil::init_tracing();
     let nats = NatsServer::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("p")).unwrap();
-    std::fs::write(dir.path().join("p/main.hops"), PIPELINES).unwrap();
+    let dir = pipelines("p", PIPELINES);
     let log = CallLog::default();
     // Payloads over 1 KiB go to the object store, so a purge has objects to remove.
     let mut bus_config = BusConfig::new(nats.url());

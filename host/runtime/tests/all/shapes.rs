@@ -35,9 +35,7 @@ fn fan_out_pipeline() -> String {
 async fn a_run_that_fans_out_and_joins_on_two_replicas_runs_every_call_once() {
     hops_testutil::init_tracing();
     let nats = NatsServer::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("fan")).unwrap();
-    std::fs::write(dir.path().join("fan/main.hops"), fan_out_pipeline()).unwrap();
+    let dir = pipelines("fan", &fan_out_pipeline());
     let log = CallLog::default();
     let a = start_host(&nats.url(), dir.path(), &["tools"], &log).await;
     let b = start_host(&nats.url(), dir.path(), &["tools"], &log).await;
