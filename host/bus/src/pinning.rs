@@ -153,8 +153,13 @@ impl Bus {
         Ok(self.pin_run_once(run_id, hash).await?.0)
     }
 
-    /// [`Bus::pin_run`], also saying whether this call stored the pin (`true`) or found one.
-    pub async fn pin_run_once(&self, run_id: &str, hash: &str) -> Result<(String, bool), BusError> {
+    /// [`Bus::pin_run`], also giving the stream sequence of the pin when this call stored it
+    /// (`None` when it found one).
+    pub async fn pin_run_once(
+        &self,
+        run_id: &str,
+        hash: &str,
+    ) -> Result<(String, Option<u64>), BusError> {
         let subject = self.subjects.pin(run_id)?;
         let span = tracing::debug_span!("hops.bus.pin_run", run_id = %run_id, subject = %subject);
         async move {
@@ -162,17 +167,14 @@ impl Bus {
                 serde_json::to_vec(hash).map_err(|e| BusError::nats("encode pin", &subject, e))?,
             );
             for _ in 0..PIN_ATTEMPTS {
-                if !self
-                    .publish_once(&subject, payload.clone())
-                    .await?
-                    .duplicate
-                {
-                    return Ok((hash.to_owned(), true));
+                let published = self.publish_once(&subject, payload.clone()).await?;
+                if !published.duplicate {
+                    return Ok((hash.to_owned(), Some(published.sequence)));
                 }
                 // Someone pinned first: theirs wins. (If it vanished meanwhile, try again.)
                 if let Some(message) = self.read_last(&subject).await? {
                     return serde_json::from_slice::<String>(&message.payload)
-                        .map(|pin| (pin, false))
+                        .map(|pin| (pin, None))
                         .map_err(|e| BusError::nats("decode pin", &subject, e));
                 }
             }

@@ -259,6 +259,14 @@ impl Subjects {
         format!("{}.notify.>", self.prefix)
     }
 
+    /// `_hops.<acct>.<topic>.local.<host id>`: where a host that runs calls it dispatched
+    /// itself answers whether one is still running (core NATS request/reply, outside the
+    /// stream, which captures `<acct>.>` only).
+    pub fn local_calls(&self, host_id: &str) -> Result<String, SubjectError> {
+        validate_token("host id", host_id)?;
+        Ok(format!("_hops.{}.local.{host_id}", self.prefix))
+    }
+
     /// `<acct>.<topic>.notify.*.event`: every source event (run listings).
     pub fn all_events(&self) -> String {
         format!("{}.notify.*.event", self.prefix)

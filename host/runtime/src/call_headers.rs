@@ -15,6 +15,16 @@ pub const RETRY_BACKOFF_MS: &str = "Hops-Retry-Backoff-Ms";
 /// How many emitted events led to the run (omitted when 0).
 pub const DEPTH: &str = "Hops-Depth";
 
+/// The host that runs the call itself (local dispatch): its host id. A worker delivery of
+/// such a request asks that host before it does anything (`crate::local`).
+pub const LOCAL: &str = "Hops-Local";
+
+/// The host id of a request's `Hops-Local` header, if it has one.
+pub fn local_publisher(headers: Option<&HeaderMap>) -> Option<String> {
+    let value = headers?.get(LOCAL)?.as_str();
+    (!value.is_empty()).then(|| value.to_owned())
+}
+
 /// The request headers of a dispatch in a run at event depth `depth` (empty when nothing
 /// differs from the defaults).
 pub fn encode(dispatch: &Dispatch, depth: u32) -> HeaderMap {

@@ -131,6 +131,9 @@ pub struct HostConfig {
     /// How to get an app served when nobody does, by app, for apps that are not a `.wasm`
     /// (e.g. `k8s`: "start a host that reaches a cluster").
     pub app_hints: std::collections::BTreeMap<String, String>,
+    /// With the runner and workers roles: run a call to an app this process serves right
+    /// after its request is stored, instead of waiting for its delivery (local dispatch).
+    pub local_dispatch: bool,
 }
 
 impl HostConfig {
@@ -154,6 +157,7 @@ impl HostConfig {
             known_apps: None,
             app_loading: None,
             app_hints: std::collections::BTreeMap::new(),
+            local_dispatch: true,
         }
     }
 }
@@ -227,6 +231,23 @@ impl Host {
             .with_app_hints(config.app_hints.clone())
             .with_metrics(Arc::clone(&metrics)),
         );
+        let local_calls = (config.roles.runner && config.roles.workers && config.local_dispatch)
+            .then(|| {
+                Arc::new(crate::local::LocalCalls::new(
+                    Arc::clone(&bus),
+                    config.workers.clone(),
+                    Arc::clone(&tally),
+                    Arc::clone(&metrics),
+                    &config.worker_consumer,
+                    intake.child_token(),
+                ))
+            });
+        if let Some(local) = &local_calls {
+            tasks.spawn(crate::local::serve_questions(
+                Arc::clone(local),
+                intake.child_token(),
+            ));
+        }
         if config.roles.runner {
             let local = if config.roles.workers {
                 config.workers.clone()
@@ -242,8 +263,11 @@ impl Host {
                 Arc::clone(&store),
                 config.runner,
                 config.eval.clone(),
-                presence,
-                Arc::clone(&metrics),
+                crate::runner::RunnerShared {
+                    presence,
+                    metrics: Arc::clone(&metrics),
+                    local: local_calls.clone(),
+                },
                 intake.child_token(),
             ));
             let sink: Arc<dyn EventSink> = Arc::new(BusEvents(Arc::clone(&bus)));
@@ -261,6 +285,7 @@ impl Host {
                 intake.child_token(),
                 Arc::clone(&tally),
                 Arc::clone(&metrics),
+                local_calls.clone(),
             ));
             tasks.spawn(crate::listeners::run(
                 config.listeners,

@@ -14,6 +14,7 @@ pub mod evaluation;
 mod give_up;
 pub mod host;
 pub mod listeners;
+mod local;
 pub mod metrics;
 pub mod params;
 pub mod pipelines;

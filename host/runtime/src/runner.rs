@@ -19,11 +19,14 @@ use tracing::{Instrument as _, debug, info, warn};
 
 use crate::call_headers;
 use crate::evaluation::EvalSettings;
+use crate::local::{LocalCall, LocalCalls};
 use crate::metrics::Metrics;
 use crate::pipelines::{PipelineStore, short};
 use crate::presence::Presence;
 use crate::rate::{Admission, RunRate, RunRateLimit, refused_message};
 use crate::run_record::{RUN_MARKER, RunRecord};
+
+mod local;
 
 /// Runner settings.
 #[derive(Debug, Clone)]
@@ -70,6 +73,15 @@ impl From<hops_bus::BusError> for StepError {
     }
 }
 
+/// What the runner shares with the rest of the host.
+pub(crate) struct RunnerShared {
+    /// Who serves which app.
+    pub(crate) presence: Arc<Presence>,
+    pub(crate) metrics: Arc<Metrics>,
+    /// Calls this process runs itself, when it also serves apps.
+    pub(crate) local: Option<Arc<LocalCalls>>,
+}
+
 /// Runs the runner until `cancel`. Waits for the first good pipelines before consuming, so no
 /// message is spent while nothing can be evaluated.
 pub(crate) async fn run(
@@ -77,10 +89,14 @@ pub(crate) async fn run(
     store: Arc<PipelineStore>,
     options: RunnerOptions,
     eval: EvalSettings,
-    presence: Arc<Presence>,
-    metrics: Arc<Metrics>,
+    shared: RunnerShared,
     cancel: CancellationToken,
 ) {
+    let RunnerShared {
+        presence,
+        metrics,
+        local,
+    } = shared;
     let mut changes = store.subscribe();
     while store.current().is_none() {
         tokio::select! {
@@ -103,6 +119,7 @@ pub(crate) async fn run(
         app_wait_timeout: options.app_wait_timeout,
         metrics,
         ack_wait: options.consumer.ack_wait,
+        local,
     });
     let limit = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let mut failures = 0u32;
@@ -188,6 +205,8 @@ struct Runner {
     metrics: Arc<Metrics>,
     /// The runner consumer's ack wait: a step waiting for its run's turn keeps its delivery.
     ack_wait: Duration,
+    /// Calls this process runs itself, when it also serves apps.
+    local: Option<Arc<LocalCalls>>,
 }
 
 /// Each run's place in this runner. Steps of one run take turns; a step reads every message
@@ -215,6 +234,18 @@ struct SlotState {
     /// Every message of the run up to this sequence has been evaluated and what that
     /// decided is published: a delivery at or below it has nothing left to do.
     evaluated_through: u64,
+    /// Stream sequences above the record's last one that this runner stored for the run and
+    /// whose content the record already has or does not need (its pin, its requests): with
+    /// them a local result can tell that nothing else was stored before it (`runner::local`).
+    own: Vec<u64>,
+}
+
+impl SlotState {
+    /// Keeps what the record now reaches past, adds what the step just stored.
+    fn note_own(&mut self, through: u64, stored: Vec<u64>) {
+        self.own.retain(|s| *s > through);
+        self.own.extend(stored);
+    }
 }
 
 impl RunCache {
@@ -233,6 +264,11 @@ impl RunCache {
         slot
     }
 
+    /// The run's slot, if this runner keeps one.
+    fn existing(&self, run_id: &str) -> Option<Arc<RunSlot>> {
+        self.0.lock().ok()?.get(run_id).cloned()
+    }
+
     fn forget(&self, run_id: &str) {
         if let Ok(mut runs) = self.0.lock() {
             runs.remove(run_id);
@@ -241,7 +277,7 @@ impl RunCache {
 }
 
 impl Runner {
-    async fn handle(&self, delivery: Delivery) {
+    async fn handle(self: &Arc<Self>, delivery: Delivery) {
         if let SubjectKind::Wait { call } = &delivery.subject.kind {
             let call = call.clone();
             self.watch_wait(&delivery, &call).await;
@@ -305,7 +341,7 @@ impl Runner {
 
     /// Reads the run, evaluates it and publishes the decisions, unless a step that read
     /// through the delivered message already did.
-    async fn step(&self, delivery: &Delivery) -> Result<(), StepError> {
+    async fn step(self: &Arc<Self>, delivery: &Delivery) -> Result<(), StepError> {
         let run_id = delivery.subject.run_id.as_str();
         let sequence = delivery.stream_sequence;
         let slot = self.cache.slot(run_id);
@@ -328,8 +364,10 @@ impl Runner {
         }
         let through = slot.through.load(Ordering::Relaxed).max(sequence);
         let mut record = self.read(state.record.take(), delivery, through).await?;
-        let running = self.advance(run_id, &mut record).await?;
+        let mut stored = Vec::new();
+        let running = self.advance(run_id, &mut record, &mut stored).await?;
         state.evaluated_through = record.last_sequence;
+        state.note_own(record.last_sequence, stored);
         if running {
             state.record = Some(record);
         } else {
@@ -339,7 +377,13 @@ impl Runner {
     }
 
     /// Evaluates the run as read and publishes the decisions; false once the run is over.
-    async fn advance(&self, run_id: &str, record: &mut RunRecord) -> Result<bool, StepError> {
+    /// `stored` gets the sequences of the pin and requests this step stored.
+    async fn advance(
+        self: &Arc<Self>,
+        run_id: &str,
+        record: &mut RunRecord,
+        stored: &mut Vec<u64>,
+    ) -> Result<bool, StepError> {
         if record.run_done.is_some() {
             return Ok(false);
         }
@@ -362,9 +406,10 @@ impl Runner {
                 let current = self.store.current().ok_or_else(|| {
                     StepError::Transient(anyhow::anyhow!("no pipelines are loaded yet"))
                 })?;
-                let (pin, fresh) = self.bus.pin_run_once(run_id, &current.hash).await?;
+                let (pin, sequence) = self.bus.pin_run_once(run_id, &current.hash).await?;
                 record.set_pin(&pin);
-                pinned_here = fresh;
+                pinned_here = sequence.is_some();
+                stored.extend(sequence);
                 pin
             }
         };
@@ -389,7 +434,7 @@ impl Runner {
         for diagnostic in &decisions.diagnostics {
             warn!(version = %short(&pin), "{}", diagnostic.summary);
         }
-        self.publish(run_id, &decisions, record.depth()).await?;
+        stored.extend(self.publish(run_id, &decisions, record.depth()).await?);
         // Requests are not read back (the runner reads results and markers only): what it
         // published itself it knows; another runner's requests show up as duplicates.
         for call in &decisions.calls {
@@ -476,33 +521,68 @@ impl Runner {
         Ok(record)
     }
 
+    /// Publishes the decisions; returns the sequences of the requests it stored. A call to
+    /// an app this process serves with a free slot is claimed, published with `Hops-Local`
+    /// and run here right away (`crate::local`).
     async fn publish(
-        &self,
+        self: &Arc<Self>,
         run_id: &str,
         decisions: &Decisions,
         depth: u32,
-    ) -> Result<(), StepError> {
+    ) -> Result<Vec<u64>, StepError> {
         let subjects = self.bus.subjects();
         let mut publishes = Vec::with_capacity(decisions.calls.len() + decisions.done.len());
         for call in &decisions.calls {
             let subject = subjects
                 .request(run_id, &call.call, &call.app, &call.handler)
                 .map_err(|e| StepError::Fatal(format!("call {}: {e}", call.call)))?;
+            let result_subject = subjects
+                .result(run_id, &call.call)
+                .map_err(|e| StepError::Fatal(format!("call {}: {e}", call.call)))?;
             let payload = match &call.inputs {
                 Some(inputs) => Bytes::from(serde_json::to_vec(inputs).unwrap_or_default()),
                 None => Bytes::new(),
             };
-            let headers = call_headers::encode(call, depth);
-            let bus = &self.bus;
+            let mut headers = call_headers::encode(call, depth);
+            let claim = self
+                .local
+                .as_ref()
+                .and_then(|local| Some((local, local.claim(&call.app, &result_subject)?)));
+            if let Some((local, _)) = &claim {
+                headers.insert(call_headers::LOCAL, local.host_id.as_str());
+            }
+            let settings = call_headers::decode(Some(&headers));
             publishes.push(futures::future::Either::Left(async move {
-                let published = bus
-                    .publish_once_with_headers(&subject, headers, payload)
+                let published = self
+                    .bus
+                    .publish_once_with_headers(&subject, headers, payload.clone())
                     .await?;
-                if !published.duplicate {
-                    debug!(call = %call.call, app = %call.app, handler = %call.handler, "call dispatched");
-                    self.watch_if_unserved(run_id, call).await?;
+                if published.duplicate {
+                    return Ok(None);
                 }
-                Ok::<(), hops_bus::BusError>(())
+                debug!(call = %call.call, app = %call.app, handler = %call.handler, local = claim.is_some(), "call dispatched");
+                match claim {
+                    Some((local, claim)) => {
+                        let local_call = LocalCall {
+                            run_id: run_id.to_owned(),
+                            call: call.call.clone(),
+                            app: call.app.clone(),
+                            handler: call.handler.clone(),
+                            inputs: payload,
+                            settings,
+                            result_subject,
+                        };
+                        let runner = Arc::clone(self);
+                        let calls = Arc::clone(local);
+                        local.tasks.spawn(async move {
+                            if let Some(result) = calls.run(claim, local_call).await {
+                                runner.step_after_local(result).await;
+                            }
+                        });
+                    }
+                    None => self.watch_if_unserved(run_id, call).await?,
+                }
+                Ok::<_, hops_bus::BusError>(Some(published.sequence))
             }));
         }
         for done in &decisions.done {
@@ -519,13 +599,15 @@ impl Runner {
                 if !published.duplicate {
                     metrics.pipeline_finished(&done.on, done.errored);
                 }
-                Ok(())
+                // A done marker is not in the record: it does not count as known.
+                Ok(None)
             }));
         }
+        let mut stored = Vec::new();
         for outcome in futures::future::join_all(publishes).await {
-            outcome?;
+            stored.extend(outcome?);
         }
-        Ok(())
+        Ok(stored)
     }
 
     /// A call to an app no worker serves gets a wait marker: the runner watches it (below)

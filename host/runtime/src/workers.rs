@@ -15,9 +15,11 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument as _, debug, info, warn};
 
 mod call;
-mod inflight;
+pub(crate) mod inflight;
+pub(crate) mod outcome;
 
 use crate::drain::CallTally;
+use crate::local::LocalCalls;
 use crate::metrics::Metrics;
 use inflight::InFlight;
 
@@ -30,9 +32,13 @@ pub(crate) async fn run(
     cancel: CancellationToken,
     tally: Arc<CallTally>,
     metrics: Arc<Metrics>,
+    local: Option<Arc<LocalCalls>>,
 ) {
     let mut changes = workers.subscribe();
-    let inflight = InFlight::default();
+    // Shared with the runner's local runs, whose requests these loops also get delivered.
+    let inflight = local
+        .as_ref()
+        .map_or_else(InFlight::default, |local| local.inflight.clone());
     let mut loops: BTreeMap<String, CancellationToken> = BTreeMap::new();
     let mut tasks = tokio::task::JoinSet::new();
     loop {
@@ -49,6 +55,7 @@ pub(crate) async fn run(
                     inflight: inflight.clone(),
                     tally: Arc::clone(&tally),
                     metrics: Arc::clone(&metrics),
+                    local: local.clone(),
                     stop: stop.clone(),
                 };
                 tasks.spawn(app.run(stop));
@@ -79,6 +86,8 @@ struct AppLoop {
     inflight: InFlight,
     tally: Arc<CallTally>,
     metrics: Arc<Metrics>,
+    /// The runner's local runs in this process, when it has both roles.
+    local: Option<Arc<LocalCalls>>,
     /// Cancelled when the loop stops taking deliveries (host stopping, app removed).
     stop: CancellationToken,
 }
@@ -95,6 +104,10 @@ impl AppLoop {
         // concurrency, so a slot never waits on a pull round trip.
         let admitted = Arc::new(Semaphore::new(concurrency * 2));
         let running = Arc::new(Semaphore::new(concurrency));
+        // The runner's local runs of this app take the same slots.
+        if let Some(local) = &this.local {
+            local.serve(&this.app, Arc::clone(&running));
+        }
         let mut failures = 0u32;
         while !stop.is_cancelled() {
             let consumer = match this.bus.worker_consumer(&this.app, &this.options).await {
@@ -139,6 +152,9 @@ impl AppLoop {
                     None => break,
                 }
             }
+        }
+        if let Some(local) = &this.local {
+            local.unserve(&this.app);
         }
         // Wait for this app's calls in flight.
         let _ = admitted

@@ -10,27 +10,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use chrono::Utc;
-use hops_bus::{BusError, Delivery};
-use hops_core::{CallError, CallOutput, CallRequest, ResultMessage, Worker};
-use serde_json::json;
+use hops_bus::Delivery;
+use hops_core::{CallError, CallRequest, ResultMessage};
 use tokio::sync::Semaphore;
 use tracing::{debug, info, warn};
 
 use super::AppLoop;
 use super::inflight::{Claim, released};
+use super::outcome::{Next, ResultTarget, after_attempt, call_with_timeout, record_attempt};
 use crate::call_headers::{self, CallSettings};
-
-/// Attempts a call gets when its app asks for a retry and the pipeline set no retry policy.
-const DEFAULT_RETRY_ATTEMPTS: u32 = 3;
-/// Delay before a retry when neither the app nor the pipeline gave one.
-const DEFAULT_RETRY_BACKOFF: Duration = Duration::from_secs(1);
-/// Slack over a call's own timeout before the worker loop stops waiting for it (the wasm
-/// host's own deadline normally fires first, with a more precise message).
-const TIMEOUT_GRACE: Duration = Duration::from_secs(2);
-/// Longest pause between two attempts to store a result while NATS is unreachable.
-const MAX_STORE_BACKOFF: Duration = Duration::from_secs(5);
+use crate::local::LocalEnd;
 
 /// How the handling of one delivery ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,7 +63,31 @@ impl AppLoop {
             return Ended::Stored;
         }
         let heartbeat = Heartbeat::new(delivery, self.options.ack_wait);
-        // Another delivery of this request is being handled here: let it finish first.
+        // A request whose runner runs the call itself (local dispatch): on another host, ask
+        // that host how its run is going, holding the request meanwhile.
+        let publisher = call_headers::local_publisher(delivery.headers.as_ref());
+        let own = self.local.as_ref().map(|local| local.host_id.as_str());
+        let mut told = None;
+        if let Some(publisher) = publisher.as_deref()
+            && Some(publisher) != own
+        {
+            // Delivery 1 gives a silent publisher the ack wait, as for a worker that stopped
+            // beating; a later delivery already waited that long.
+            let patience = if delivery.delivered == 1 {
+                self.options.ack_wait
+            } else {
+                Duration::ZERO
+            };
+            told = heartbeat
+                .while_waiting(crate::local::wait_for_publisher(
+                    &self.bus,
+                    publisher,
+                    &req.result_subject,
+                    patience,
+                ))
+                .await;
+        }
+        // Another delivery of this request (or the local run) is working here: let it finish.
         let _claim = loop {
             match self.inflight.claim(&req.result_subject) {
                 Claim::Mine(guard) => break guard,
@@ -83,6 +97,17 @@ impl AppLoop {
                 }
             }
         };
+        if publisher.is_some() {
+            if publisher.as_deref() == own {
+                told = self
+                    .local
+                    .as_ref()
+                    .and_then(|local| local.take_end(&req.result_subject));
+            }
+            if let Some(ended) = self.after_local_run(req, told).await {
+                return ended;
+            }
+        }
         if let Some(ended) = self.already_stored(req).await {
             return ended;
         }
@@ -131,31 +156,17 @@ impl AppLoop {
             Err(early) => Err(early),
         };
         drop(slot);
-        let finished_at = Utc::now();
         let last_delivery =
             i64::try_from(delivery.delivered).unwrap_or(i64::MAX) >= self.options.max_deliver;
-        let mut result = match &outcome {
-            Err(CallError::Retry { message, backoff }) => {
-                let attempts = settings
-                    .retry
-                    .map_or(DEFAULT_RETRY_ATTEMPTS, |r| r.attempts);
-                if attempt < attempts && !last_delivery {
-                    let wait = backoff
-                        .or_else(|| settings.retry.map(|r| r.delay_before(attempt + 1)))
-                        .unwrap_or(DEFAULT_RETRY_BACKOFF);
-                    info!(error = %message, retry_in = ?wait, "call asked for a retry");
-                    self.record_attempt(req, attempt, message).await;
+        let mut result =
+            match after_attempt(&outcome, &settings, attempt, last_delivery, started_at) {
+                Next::Store(result) => *result,
+                Next::Retry { message, wait } => {
+                    self.record_attempt(req, attempt, &message).await;
                     let _ = delivery.nak(Some(wait)).await;
                     return Ended::Later;
                 }
-                ResultMessage::errored(
-                    &format!("{message} (gave up after {attempt} attempts)"),
-                    started_at,
-                    finished_at,
-                )
-            }
-            _ => ResultMessage::from_outcome(&outcome, started_at, finished_at),
-        };
+            };
         if attempt > 1 {
             result.hops.attempts = Some(attempt);
             result.hops.previous_attempts = previous;
@@ -163,6 +174,37 @@ impl AppLoop {
         self.store(req, result, &heartbeat).await;
         self.release(req).await;
         Ended::Stored
+    }
+
+    /// What a delivery of a request its runner ran itself does once that run is over (`told`:
+    /// how it ended, `None` when the publisher does not know or is gone). Delivery 1 belongs
+    /// to the local run and never runs the call: it acks a stored result, naks when the run
+    /// ended without one or its host is gone (the next delivery runs the call as attempt 2),
+    /// and runs it only if the local run never started. `None`: go on as for any delivery.
+    async fn after_local_run(&self, req: &Request<'_>, told: Option<LocalEnd>) -> Option<Ended> {
+        let delivery = req.delivery;
+        match told {
+            Some(LocalEnd::Stored) => {
+                if let Err(err) = delivery.ack_unconfirmed().await {
+                    debug!(error = %err, "ack failed");
+                }
+                Some(Ended::Stored)
+            }
+            _ if delivery.delivered > 1 => None,
+            Some(LocalEnd::Unstarted) => None,
+            Some(LocalEnd::Ended { retry_in }) => {
+                let _ = delivery.nak(retry_in).await;
+                Some(Ended::Later)
+            }
+            None => {
+                if let Some(ended) = self.already_stored(req).await {
+                    return Some(ended);
+                }
+                info!("the host that ran this call itself is gone; it runs again as attempt 2");
+                let _ = delivery.nak(None).await;
+                Some(Ended::Later)
+            }
+        }
     }
 
     /// Gives the request back unacknowledged, with a note for the attempt that follows.
@@ -291,104 +333,31 @@ impl AppLoop {
 
     /// Records why attempt `attempt` ends without a result, for the next attempt's history.
     async fn record_attempt(&self, req: &Request<'_>, attempt: u32, error: &str) {
-        let Ok(subject) = self.bus.subjects().attempt(&req.run_id, &req.call, attempt) else {
-            return;
+        record_attempt(&self.bus, &req.run_id, &req.call, attempt, error).await;
+    }
+
+    /// Stores the call's one result (retried while in-progress acks keep the request here),
+    /// then acks.
+    async fn store(&self, req: &Request<'_>, result: ResultMessage, heartbeat: &Heartbeat<'_>) {
+        let target = ResultTarget {
+            bus: &self.bus,
+            metrics: &self.metrics,
+            app: &req.app,
+            subject: &req.result_subject,
+            keep_alive: Some((req.delivery, heartbeat.every)),
         };
-        let body = json!({"attempt": attempt, "error": error, "at": Utc::now()});
-        if let Err(err) = self
-            .bus
-            .publish_once(&subject, Bytes::from(body.to_string()))
-            .await
-        {
-            debug!(error = %err, "could not record the attempt");
+        target.store(result).await;
+        if let Err(err) = req.delivery.ack_unconfirmed().await {
+            // A redelivery finds the stored result and only acks.
+            debug!(error = %err, "ack failed");
         }
-    }
-
-    /// Stores the call's one result, then acks. A failed store is retried (the subject is the
-    /// result's identity, so a retry can never store a second one) while in-progress acks keep
-    /// the request here; the call itself never runs again for it. A result over the size limit
-    /// is replaced by an errored result that says so.
-    async fn store(&self, req: &Request<'_>, mut result: ResultMessage, heartbeat: &Heartbeat<'_>) {
-        let mut wait = Duration::from_millis(100);
-        let mut warned = false;
-        loop {
-            match self
-                .bus
-                .publish_once(&req.result_subject, Bytes::from(result.to_bytes()))
-                .await
-            {
-                Ok(published) => {
-                    if !published.duplicate {
-                        let ran = (result.hops.finished_at - result.hops.started_at)
-                            .to_std()
-                            .ok();
-                        self.metrics.call_stored(&req.app, result.errored, ran);
-                    }
-                    if let Err(err) = req.delivery.ack_unconfirmed().await {
-                        // A redelivery finds the stored result and only acks.
-                        debug!(error = %err, "ack failed");
-                    }
-                    if warned {
-                        info!("the call's result is stored after all");
-                    }
-                    debug!(errored = result.errored, "call finished");
-                    return;
-                }
-                Err(BusError::PayloadTooLarge { size, max, .. }) => {
-                    let message = format!(
-                        "app {} returned a result of {} MB, over the {} MB limit (raise it with --max-payload)",
-                        req.app,
-                        megabytes(size),
-                        megabytes(max)
-                    );
-                    warn!(size, max, "the call's result is too large to store");
-                    result = ResultMessage::errored(
-                        &message,
-                        result.hops.started_at,
-                        result.hops.finished_at,
-                    );
-                }
-                Err(err) => {
-                    if !warned {
-                        warn!(error = %err, "could not store the call's result; retrying until NATS takes it");
-                        warned = true;
-                    }
-                    heartbeat.while_waiting(tokio::time::sleep(wait)).await;
-                    wait = (wait * 2).min(MAX_STORE_BACKOFF);
-                }
-            }
-        }
-    }
-}
-
-fn megabytes(bytes: usize) -> String {
-    let tenths = (bytes as u64 * 10).div_ceil(1 << 20);
-    format!("{}.{}", tenths / 10, tenths % 10)
-}
-
-async fn call_with_timeout(
-    worker: Arc<dyn Worker>,
-    request: CallRequest,
-) -> Result<CallOutput, CallError> {
-    let app = request.app.clone();
-    match request.timeout {
-        Some(timeout) => {
-            match tokio::time::timeout(timeout + TIMEOUT_GRACE, worker.handle(request)).await {
-                Ok(outcome) => outcome,
-                Err(_) => Err(CallError::Reject(format!(
-                    "app {app} exceeded its {} timeout",
-                    humantime::format_duration(timeout)
-                ))),
-            }
-        }
-        None => worker.handle(request).await,
     }
 }
 
 /// Keeps a delivery ours: in-progress acks every third of the ack wait while it waits or runs.
 pub(super) struct Heartbeat<'a> {
     delivery: &'a Delivery,
-    every: Duration,
+    pub(super) every: Duration,
 }
 
 impl<'a> Heartbeat<'a> {

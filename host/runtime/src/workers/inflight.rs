@@ -52,6 +52,11 @@ impl InFlight {
         })
     }
 
+    /// A way to wait for the owner of `key` to be done, when someone owns it.
+    pub(crate) fn watch(&self, key: &str) -> Option<watch::Receiver<()>> {
+        self.0.lock().ok()?.get(key).cloned()
+    }
+
     /// How many requests are in flight.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {

@@ -8,6 +8,7 @@ mod harness;
 mod bad_input;
 mod e2e;
 mod limits;
+mod local_dispatch;
 mod metrics;
 mod resilience;
 mod retention;

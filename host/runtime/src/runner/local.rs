@@ -1,0 +1,128 @@
+//! Evaluating a run right after this process stored one of its results (a call it ran itself,
+//! `crate::local`), instead of waiting for the result's delivery; the delivery then only acks.
+//!
+//! It is the same step as a delivery's, under the same turn-taking, over the same kind of
+//! bundle: the run as it stood when the result was stored, a prefix of its messages. The
+//! record must therefore reach up to the result. When every stream sequence between the
+//! record's last message and the result is one this runner stored itself and already holds
+//! (the run's pin, its requests), nothing else can have been stored in between and the result
+//! extends the record as it is; otherwise the messages in between are read first, as for a
+//! delivery. Anything unusual (the run not kept here, a failed read or publish) leaves the
+//! step to the result's delivery, which comes in any case.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use hops_bus::{Channels, RunMessage};
+use tracing::{Instrument as _, debug};
+
+use super::{Runner, SlotState, StepError};
+
+impl Runner {
+    /// Evaluates the run of `result`, a result this process just stored. Boxed: a step may
+    /// start local runs that step again.
+    pub(super) fn step_after_local(
+        self: Arc<Self>,
+        result: RunMessage,
+    ) -> futures::future::BoxFuture<'static, ()> {
+        let run_id = result.subject.run_id.clone();
+        let span = tracing::info_span!("hops.runtime.runner.local_step", run_id = %run_id);
+        Box::pin(async move {
+            let Some(slot) = self.cache.existing(&run_id) else {
+                return;
+            };
+            let sequence = result.stream_sequence;
+            slot.through.fetch_max(sequence, Ordering::Relaxed);
+            let mut state = slot.state.lock().await;
+            if state.evaluated_through >= sequence {
+                return;
+            }
+            let Some(mut record) = state.record.take() else {
+                return;
+            };
+            let through = slot.through.load(Ordering::Relaxed).max(sequence);
+            if through == sequence && nothing_between(&state, record.last_sequence, sequence) {
+                record.extend(&[result]);
+            } else {
+                match self
+                    .bus
+                    .read_run_after(
+                        &run_id,
+                        Channels::Notify,
+                        record.last_sequence,
+                        Some(through),
+                    )
+                    .await
+                {
+                    Ok(newer) => record.extend(&newer),
+                    Err(err) => {
+                        debug!(error = %err, "could not read the run; its result's delivery steps it");
+                        state.record = Some(record);
+                        return;
+                    }
+                }
+            }
+            let mut stored = Vec::new();
+            match self.advance(&run_id, &mut record, &mut stored).await {
+                Ok(running) => {
+                    state.evaluated_through = record.last_sequence;
+                    state.note_own(record.last_sequence, stored);
+                    if running {
+                        state.record = Some(record);
+                    } else {
+                        self.cache.forget(&run_id);
+                    }
+                }
+                // The delivery of the result steps the run again, reading it afresh, and
+                // ends it if it cannot go on.
+                Err(StepError::Transient(err)) => {
+                    debug!(error = %err, "a step after a local result failed; its delivery steps the run");
+                }
+                Err(StepError::Fatal(message)) => {
+                    debug!(error = %message, "the run cannot go on; its result's delivery ends it");
+                }
+            }
+        }
+        .instrument(span))
+    }
+}
+
+/// Whether every stream sequence strictly between `after` and `upto` is one the runner stored
+/// for this run and the record does not need to read.
+fn nothing_between(state: &SlotState, after: u64, upto: u64) -> bool {
+    let gap = upto.saturating_sub(after).saturating_sub(1);
+    let known = state
+        .own
+        .iter()
+        .filter(|s| **s > after && **s < upto)
+        .count();
+    u64::try_from(known).is_ok_and(|known| known == gap)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(own: &[u64]) -> SlotState {
+        SlotState {
+            own: own.to_vec(),
+            ..SlotState::default()
+        }
+    }
+
+    #[test]
+    fn a_result_right_after_the_runners_own_messages_needs_no_read() {
+        // Event at 10, pin at 11 and request at 12 stored by the runner, result at 13.
+        assert!(nothing_between(&state(&[11, 12]), 10, 13));
+        assert!(nothing_between(&state(&[]), 10, 11));
+    }
+
+    #[test]
+    fn any_message_the_runner_did_not_store_in_between_needs_a_read() {
+        // Sequence 12 is someone else's (another run's, another host's result, a done marker).
+        assert!(!nothing_between(&state(&[11]), 10, 13));
+        assert!(!nothing_between(&state(&[]), 10, 12));
+        // Sequences outside the gap do not count.
+        assert!(!nothing_between(&state(&[9, 13, 14]), 10, 13));
+    }
+}
