@@ -224,6 +224,8 @@ const RUN_CACHE_MAX: usize = 10_000;
 struct RunSlot {
     /// The highest stream sequence delivered to a step of this run that waits or works.
     through: AtomicU64,
+    /// The run is over (see [`RunSlot::finish`]).
+    finished: std::sync::atomic::AtomicBool,
     state: tokio::sync::Mutex<SlotState>,
 }
 
@@ -257,6 +259,11 @@ impl RunCache {
             return Arc::clone(slot);
         }
         if runs.len() >= RUN_CACHE_MAX {
+            runs.retain(|_, slot| {
+                Arc::strong_count(slot) > 1 || !slot.finished.load(Ordering::Relaxed)
+            });
+        }
+        if runs.len() >= RUN_CACHE_MAX {
             runs.retain(|_, slot| Arc::strong_count(slot) > 1);
         }
         let slot = Arc::<RunSlot>::default();
@@ -268,11 +275,16 @@ impl RunCache {
     fn existing(&self, run_id: &str) -> Option<Arc<RunSlot>> {
         self.0.lock().ok()?.get(run_id).cloned()
     }
+}
 
-    fn forget(&self, run_id: &str) {
-        if let Ok(mut runs) = self.0.lock() {
-            runs.remove(run_id);
-        }
+impl RunSlot {
+    /// The run is over: its record goes, the slot stays (until the cache needs room) so that
+    /// late deliveries of what was evaluated — a result evaluated before its delivery came —
+    /// only ack instead of evaluating the whole run again.
+    fn finish(&self, state: &mut SlotState) {
+        state.record = None;
+        state.own.clear();
+        self.finished.store(true, Ordering::Relaxed);
     }
 }
 
@@ -371,7 +383,7 @@ impl Runner {
         if running {
             state.record = Some(record);
         } else {
-            self.cache.forget(run_id);
+            slot.finish(&mut state);
         }
         Ok(())
     }

@@ -70,7 +70,7 @@ impl Runner {
                     if running {
                         state.record = Some(record);
                     } else {
-                        self.cache.forget(&run_id);
+                        slot.finish(&mut state);
                     }
                 }
                 // The delivery of the result steps the run again, reading it afresh, and
