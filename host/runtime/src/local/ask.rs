@@ -41,11 +41,27 @@ pub(crate) async fn serve_questions(calls: Arc<LocalCalls>, cancel: Cancellation
             }
         }
     };
-    // Local runs may start only once the server knows this process answers for them.
-    if let Err(err) = calls.bus.flush().await {
-        debug!(error = %err, "could not flush the subscription to questions about local calls");
-    }
-    calls.answering.store(true, Ordering::Release);
+    // Local runs start only once this process has answered a question of its own: then the
+    // server routes questions to it and its NATS user may use the subject (a user without
+    // `_hops.>` would leave other hosts unable to tell a local run is going).
+    let check = async {
+        let question = async_nats::Request::new()
+            .payload(Bytes::new())
+            .timeout(Some(ASK_TIMEOUT));
+        match calls
+            .bus
+            .client()
+            .send_request(subject.clone(), question)
+            .await
+        {
+            Ok(_) => calls.answering.store(true, Ordering::Release),
+            Err(err) => {
+                warn!(error = %err, subject = %subject, "local dispatch is off: this host could not answer a question of its own on its local-calls subject (allow the NATS user _hops.>); calls go through the worker consumer")
+            }
+        }
+        std::future::pending::<()>().await;
+    };
+    let mut check = std::pin::pin!(check);
     let finished = async {
         cancel.cancelled().await;
         calls.tasks.close();
@@ -55,6 +71,7 @@ pub(crate) async fn serve_questions(calls: Arc<LocalCalls>, cancel: Cancellation
     loop {
         tokio::select! {
             () = &mut finished => break,
+            () = &mut check => {}
             question = questions.next() => {
                 let Some(question) = question else { break };
                 let Some(reply) = question.reply else { continue };
