@@ -181,7 +181,14 @@ impl AppLoop {
             handler,
             result_subject,
         };
-        let counted = self.tally.enter();
+        // Delivery 1 of a request this process runs itself mirrors the local run, which the
+        // tally counts and which records its own hand-back: this delivery only follows it.
+        let mirrors_local = delivery.delivered == 1
+            && self.local.as_ref().is_some_and(|local| {
+                crate::call_headers::local_publisher(delivery.headers.as_ref()).as_deref()
+                    == Some(local.host_id.as_str())
+            });
+        let counted = (!mirrors_local).then(|| self.tally.enter());
         let hand_back = self.tally.hand_back.clone();
         let handled = async {
             tokio::select! {
@@ -192,13 +199,19 @@ impl AppLoop {
         }
         .instrument(span.clone())
         .await;
-        match handled {
-            call::Ended::Stored => counted.finished(),
-            call::Ended::HandedBack { started } => {
+        match (handled, counted) {
+            (call::Ended::HandedBack { .. }, None) => {
+                if let Err(err) = delivery.nak(None).await {
+                    debug!(error = %err, "nak failed; the request comes back after its ack wait");
+                }
+            }
+            (_, None) => {}
+            (call::Ended::Stored, Some(counted)) => counted.finished(),
+            (call::Ended::HandedBack { started }, Some(counted)) => {
                 counted.handed_back();
                 self.hand_back(&request, started).instrument(span).await;
             }
-            call::Ended::Later => {}
+            (call::Ended::Later, Some(_)) => {}
         }
     }
 }
