@@ -224,7 +224,7 @@ const RUN_CACHE_MAX: usize = 10_000;
 struct RunSlot {
     /// The highest stream sequence delivered to a step of this run that waits or works.
     through: AtomicU64,
-    /// The run is over (see [`RunSlot::finish`]).
+    /// The run is over (see [`RunSlot::settle`]).
     finished: std::sync::atomic::AtomicBool,
     state: tokio::sync::Mutex<SlotState>,
 }
@@ -240,14 +240,6 @@ struct SlotState {
     /// whose content the record already has or does not need (its pin, its requests): with
     /// them a local result can tell that nothing else was stored before it (`runner::local`).
     own: Vec<u64>,
-}
-
-impl SlotState {
-    /// Keeps what the record now reaches past, adds what the step just stored.
-    fn note_own(&mut self, through: u64, stored: Vec<u64>) {
-        self.own.retain(|s| *s > through);
-        self.own.extend(stored);
-    }
 }
 
 impl RunCache {
@@ -278,13 +270,22 @@ impl RunCache {
 }
 
 impl RunSlot {
-    /// The run is over: its record goes, the slot stays (until the cache needs room) so that
-    /// late deliveries of what was evaluated — a result evaluated before its delivery came —
-    /// only ack instead of evaluating the whole run again.
-    fn finish(&self, state: &mut SlotState) {
-        state.record = None;
-        state.own.clear();
-        self.finished.store(true, Ordering::Relaxed);
+    /// Records a step that evaluated `record` and published what it decided (`stored`: the
+    /// sequences of the pin and requests it stored). Once the run is over its record goes but
+    /// the slot stays (until the cache needs room), so late deliveries of what was evaluated —
+    /// a result evaluated before its delivery came — only ack instead of evaluating the whole
+    /// run again.
+    fn settle(&self, state: &mut SlotState, record: RunRecord, running: bool, stored: Vec<u64>) {
+        state.evaluated_through = record.last_sequence;
+        if running {
+            state.own.retain(|s| *s > record.last_sequence);
+            state.own.extend(stored);
+            state.record = Some(record);
+        } else {
+            state.record = None;
+            state.own.clear();
+            self.finished.store(true, Ordering::Relaxed);
+        }
     }
 }
 
@@ -378,13 +379,7 @@ impl Runner {
         let mut record = self.read(state.record.take(), delivery, through).await?;
         let mut stored = Vec::new();
         let running = self.advance(run_id, &mut record, &mut stored).await?;
-        state.evaluated_through = record.last_sequence;
-        state.note_own(record.last_sequence, stored);
-        if running {
-            state.record = Some(record);
-        } else {
-            slot.finish(&mut state);
-        }
+        slot.settle(&mut state, record, running, stored);
         Ok(())
     }
 
@@ -518,6 +513,18 @@ impl Runner {
                 return Ok(RunRecord::from_messages(&messages));
             }
         };
+        self.read_newer(run_id, &mut record, through).await?;
+        Ok(record)
+    }
+
+    /// Extends `record` with the run's results and markers stored after it, up to `through`;
+    /// on failure the record is left as it was.
+    async fn read_newer(
+        &self,
+        run_id: &str,
+        record: &mut RunRecord,
+        through: u64,
+    ) -> Result<(), hops_bus::BusError> {
         if record.last_sequence < through {
             let newer = self
                 .bus
@@ -530,7 +537,7 @@ impl Runner {
                 .await?;
             record.extend(&newer);
         }
-        Ok(record)
+        Ok(())
     }
 
     /// Publishes the decisions; returns the sequences of the requests it stored. A call to
@@ -560,10 +567,11 @@ impl Runner {
                 .local
                 .as_ref()
                 .and_then(|local| Some((local, local.claim(&call.app, &result_subject)?)));
-            if let Some((local, _)) = &claim {
+            // The local run applies the settings its request carries, as a worker would.
+            let settings = claim.as_ref().map(|(local, _)| {
                 headers.insert(call_headers::LOCAL, local.host_id.as_str());
-            }
-            let settings = call_headers::decode(Some(&headers));
+                call_headers::decode(Some(&headers))
+            });
             publishes.push(futures::future::Either::Left(async move {
                 let published = self
                     .bus
@@ -573,8 +581,8 @@ impl Runner {
                     return Ok(None);
                 }
                 debug!(call = %call.call, app = %call.app, handler = %call.handler, local = claim.is_some(), "call dispatched");
-                match claim {
-                    Some((local, claim)) => {
+                match claim.zip(settings) {
+                    Some(((local, claim), settings)) => {
                         let local_call = LocalCall {
                             run_id: run_id.to_owned(),
                             call: call.call.clone(),

@@ -180,14 +180,15 @@ impl AppLoop {
             app,
             handler,
             result_subject,
+            publisher: crate::call_headers::local_publisher(delivery.headers.as_ref()),
         };
         // Delivery 1 of a request this process runs itself mirrors the local run, which the
         // tally counts and which records its own hand-back: this delivery only follows it.
         let mirrors_local = delivery.delivered == 1
-            && self.local.as_ref().is_some_and(|local| {
-                crate::call_headers::local_publisher(delivery.headers.as_ref()).as_deref()
-                    == Some(local.host_id.as_str())
-            });
+            && self
+                .local
+                .as_ref()
+                .is_some_and(|local| request.publisher.as_deref() == Some(local.host_id.as_str()));
         let counted = (!mirrors_local).then(|| self.tally.enter());
         let hand_back = self.tally.hand_back.clone();
         let handled = async {

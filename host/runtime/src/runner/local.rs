@@ -13,7 +13,7 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use hops_bus::{Channels, RunMessage};
+use hops_bus::RunMessage;
 use tracing::{Instrument as _, debug};
 
 use super::{Runner, SlotState, StepError};
@@ -43,36 +43,14 @@ impl Runner {
             let through = slot.through.load(Ordering::Relaxed).max(sequence);
             if through == sequence && nothing_between(&state, record.last_sequence, sequence) {
                 record.extend(&[result]);
-            } else {
-                match self
-                    .bus
-                    .read_run_after(
-                        &run_id,
-                        Channels::Notify,
-                        record.last_sequence,
-                        Some(through),
-                    )
-                    .await
-                {
-                    Ok(newer) => record.extend(&newer),
-                    Err(err) => {
-                        debug!(error = %err, "could not read the run; its result's delivery steps it");
-                        state.record = Some(record);
-                        return;
-                    }
-                }
+            } else if let Err(err) = self.read_newer(&run_id, &mut record, through).await {
+                debug!(error = %err, "could not read the run; its result's delivery steps it");
+                state.record = Some(record);
+                return;
             }
             let mut stored = Vec::new();
             match self.advance(&run_id, &mut record, &mut stored).await {
-                Ok(running) => {
-                    state.evaluated_through = record.last_sequence;
-                    state.note_own(record.last_sequence, stored);
-                    if running {
-                        state.record = Some(record);
-                    } else {
-                        slot.finish(&mut state);
-                    }
-                }
+                Ok(running) => slot.settle(&mut state, record, running, stored),
                 // The delivery of the result steps the run again, reading it afresh, and
                 // ends it if it cannot go on.
                 Err(StepError::Transient(err)) => {

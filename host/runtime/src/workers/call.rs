@@ -44,6 +44,8 @@ pub(super) struct Request<'d> {
     pub(super) app: String,
     pub(super) handler: String,
     pub(super) result_subject: String,
+    /// The host that runs the call itself (its `Hops-Local` header), if one does.
+    pub(super) publisher: Option<String>,
 }
 
 impl AppLoop {
@@ -65,10 +67,10 @@ impl AppLoop {
         let heartbeat = Heartbeat::new(delivery, self.options.ack_wait);
         // A request whose runner runs the call itself (local dispatch): on another host, ask
         // that host how its run is going, holding the request meanwhile.
-        let publisher = call_headers::local_publisher(delivery.headers.as_ref());
+        let publisher = req.publisher.as_deref();
         let own = self.local.as_ref().map(|local| local.host_id.as_str());
         let mut told = None;
-        if let Some(publisher) = publisher.as_deref()
+        if let Some(publisher) = publisher
             && Some(publisher) != own
         {
             // Delivery 1 gives a silent publisher the ack wait, as for a worker that stopped
@@ -98,7 +100,7 @@ impl AppLoop {
             }
         };
         if publisher.is_some() {
-            if publisher.as_deref() == own {
+            if publisher == own {
                 told = self
                     .local
                     .as_ref()
