@@ -50,6 +50,16 @@ if ! componentize-py --version 2>/dev/null | grep -qx "componentize-py $componen
   fi
 fi
 
+# The OpenAPI document is checked against a running host with schemathesis
+# (host/cli/tests/all/openapi.rs).
+schemathesis_version="4.32.5"
+if ! schemathesis --version 2>/dev/null | grep -q "version $schemathesis_version"; then
+  say "installing schemathesis $schemathesis_version"
+  python3 -m pip install --quiet "schemathesis==$schemathesis_version" 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages "schemathesis==$schemathesis_version"
+  hash -r
+fi
+
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   say "installing Node.js and npm"
   as_root apt-get update -qq

@@ -12,14 +12,25 @@ use crate::router::AppState;
 /// What a caller is told when the token is missing or wrong.
 pub const UNAUTHORIZED_MESSAGE: &str = "missing or wrong bearer token; set HOPS_API_TOKEN";
 
+/// Who made a request, as recorded on what it does (e.g. `hops.answered_by` of an input's
+/// result): the trusted proxy header's user, `token` for the bearer token, `local` when the
+/// API is open (loopback without a token).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Caller(pub(crate) String);
+
+/// Longest identity taken from the proxy header; longer ones are cut.
+const MAX_IDENTITY: usize = 200;
+
 /// Middleware: lets a request through when no token is configured, when it carries the right
-/// bearer token, or when the trusted proxy header is present; answers 401 otherwise.
+/// bearer token, or when the trusted proxy header is present (recording who it is as a
+/// [`Caller`] extension); answers 401 otherwise.
 pub(crate) async fn require_auth(
     State(state): State<AppState>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
-    if is_authorized(&state, request.headers()) {
+    if let Some(caller) = caller(&state, request.headers()) {
+        request.extensions_mut().insert(caller);
         return next.run(request).await;
     }
     tracing::info!(path = %request.uri().path(), "hops.api unauthorized request");
@@ -34,27 +45,28 @@ pub(crate) async fn require_auth(
     response
 }
 
-fn is_authorized(state: &AppState, headers: &HeaderMap) -> bool {
+fn caller(state: &AppState, headers: &HeaderMap) -> Option<Caller> {
     let config = &state.config;
     if let Some(name) = &config.trusted_user_header
-        && headers
+        && let Some(user) = headers
             .get(name.as_str())
-            .is_some_and(|value| !value.as_bytes().is_empty())
+            .map(|value| String::from_utf8_lossy(value.as_bytes()).trim().to_owned())
+            .filter(|user| !user.is_empty())
     {
-        return true;
+        return Some(Caller(user.chars().take(MAX_IDENTITY).collect()));
     }
     let Some(expected) = &config.token else {
         // No token and no proxy header configured: the API is open (loopback in local mode).
-        return config.trusted_user_header.is_none();
+        return config
+            .trusted_user_header
+            .is_none()
+            .then(|| Caller("local".to_owned()));
     };
-    let Some(given) = headers
+    let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(bearer)
-    else {
-        return false;
-    };
-    constant_time_eq(given.as_bytes(), expected.as_bytes())
+        .and_then(bearer)?;
+    constant_time_eq(given.as_bytes(), expected.as_bytes()).then(|| Caller("token".to_owned()))
 }
 
 /// The credentials of an `Authorization: Bearer <token>` value (scheme case-insensitive).

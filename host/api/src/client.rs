@@ -11,8 +11,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::{
-    Accepted, ErrorBody, FieldErrors, PurgeReport, Readiness, ReplayOutcome, RunSummary, RunView,
-    TaskInfo,
+    Accepted, Answered, ErrorBody, FieldErrors, InputView, PurgeReport, Readiness, ReplayOutcome,
+    RunSummary, RunView, TaskInfo,
 };
 
 /// The address `hops up` serves the API on by default.
@@ -151,6 +151,34 @@ impl ApiClient {
             .await
     }
 
+    /// `GET /api/inputs`: the calls waiting for a person's answer, oldest first.
+    ///
+    /// # Errors
+    ///
+    /// A transport or status error.
+    pub async fn inputs(&self) -> Result<Vec<InputView>, ClientError> {
+        let path = ["api", "inputs"];
+        self.call(self.request(Method::GET, &path), &path).await
+    }
+
+    /// `POST /api/runs/{run}/inputs/{call}` with `values`.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Invalid`] with field errors for values that do not fit,
+    /// [`ClientError::NotFound`] when no such input is open, [`ClientError::Conflict`] when it
+    /// was answered (or expired) already, or a transport/status error.
+    pub async fn answer_input(
+        &self,
+        run_id: &str,
+        call: &str,
+        values: &Map<String, Value>,
+    ) -> Result<Answered, ClientError> {
+        let path = ["api", "runs", run_id, "inputs", call];
+        self.call(self.request(Method::POST, &path).json(values), &path)
+            .await
+    }
+
     /// `GET /api/runs?limit=N`: most recent runs first.
     ///
     /// # Errors
@@ -199,10 +227,7 @@ impl ApiClient {
     ) -> Result<PurgeReport, ClientError> {
         let path = ["api", "runs", "purge"];
         let request = self.request(Method::POST, &path).query(&[
-            (
-                "older_than",
-                humantime::format_duration(older_than).to_string(),
-            ),
+            ("older_than", age(older_than)),
             ("dry_run", dry_run.to_string()),
         ]);
         self.call(request, &path).await
@@ -283,6 +308,7 @@ async fn check(response: Response, base: &str) -> Result<Response, ClientError> 
         StatusCode::BAD_REQUEST | StatusCode::PAYLOAD_TOO_LARGE => {
             ClientError::Invalid { message, errors }
         }
+        StatusCode::CONFLICT => ClientError::Conflict { message },
         StatusCode::SERVICE_UNAVAILABLE => ClientError::Unavailable { message },
         other => ClientError::Server {
             status: other.as_u16(),
@@ -312,4 +338,14 @@ fn is_loopback(url: &Url) -> bool {
             .trim_end_matches(']')
             .parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// A duration as `older_than` takes it: whole seconds, or milliseconds below a second's
+/// precision.
+fn age(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{}ms", d.as_millis())
+    }
 }

@@ -25,6 +25,10 @@ pub struct ApiConfig {
     pub trusted_user_header: Option<String>,
     /// The largest request body, in bytes; larger ones get 413.
     pub body_limit: usize,
+    /// Origins (`https://ops.example.com`) whose pages may call the API from a browser: CORS
+    /// answers for them, and their state-changing requests pass the cross-site check. Empty:
+    /// CORS is off and only same-origin pages (the console) may change anything.
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for ApiConfig {
@@ -33,6 +37,7 @@ impl Default for ApiConfig {
             token: None,
             trusted_user_header: None,
             body_limit: DEFAULT_BODY_LIMIT,
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -44,6 +49,7 @@ impl fmt::Debug for ApiConfig {
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .field("trusted_user_header", &self.trusted_user_header)
             .field("body_limit", &self.body_limit)
+            .field("cors_origins", &self.cors_origins)
             .finish()
     }
 }

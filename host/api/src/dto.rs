@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The answer to anything that starts a run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Accepted {
     /// The run the request started (or, for a duplicate, had already started).
     pub run_id: String,
@@ -19,7 +19,7 @@ pub struct Accepted {
 }
 
 /// Where a run, or one pipeline of a run, stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum RunStatus {
     /// Still going: calls may be dispatched or waiting for results.
@@ -47,7 +47,7 @@ impl RunStatus {
 }
 
 /// One line of the run history.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RunSummary {
     /// Run id.
     pub run_id: String,
@@ -59,6 +59,10 @@ pub struct RunSummary {
     /// `hops.event` of the run's event.
     #[serde(default)]
     pub event: String,
+    /// Who started the run through the API (`hops.started_by` of its event: the auth-proxy
+    /// user, `token`, or `local`); `null` for runs from webhooks, schedules and apps.
+    #[serde(default)]
+    pub started_by: Option<String>,
     /// `hops.action` of the run's event (empty when it has none).
     #[serde(default)]
     pub action: String,
@@ -73,7 +77,7 @@ pub struct RunSummary {
 }
 
 /// One run's timeline.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RunView {
     /// Run id.
     pub run_id: String,
@@ -98,12 +102,13 @@ pub struct RunView {
 }
 
 /// Where a call stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum CallStatus {
     /// Dispatched, no result yet.
     Pending,
-    /// Dispatched, but no worker serves its app right now; it runs once one does.
+    /// Dispatched, and waiting: no worker serves its app right now (it runs once one does),
+    /// or it is an input waiting for a person's answer. `waiting_for` says which.
     Waiting,
     /// The app returned a result.
     Completed,
@@ -129,7 +134,7 @@ impl CallStatus {
 }
 
 /// One call of a run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CallView {
     /// The call's name inside its pipeline.
     pub name: String,
@@ -171,7 +176,7 @@ pub struct CallView {
 }
 
 /// One pipeline (`on` block) of a run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PipelineView {
     /// The pipeline's slug.
     pub name: String,
@@ -180,7 +185,7 @@ pub struct PipelineView {
 }
 
 /// What a purge of ended runs removed, or on a dry run would remove.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PurgeReport {
     /// True when nothing was removed.
     pub dry_run: bool,
@@ -193,7 +198,7 @@ pub struct PurgeReport {
 }
 
 /// What a replay did, or on a dry run would do.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ReplayOutcome {
     /// True when nothing was published.
     pub dry_run: bool,
@@ -212,7 +217,7 @@ pub struct ReplayOutcome {
 }
 
 /// A call a replay dispatches (or would dispatch).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PlannedCall {
     /// The slug of the pipeline making the call.
     pub pipeline: String,
@@ -228,7 +233,7 @@ pub struct PlannedCall {
 }
 
 /// `GET /ready`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Readiness {
     /// True when the host can take work.
     pub ready: bool,
@@ -237,11 +242,49 @@ pub struct Readiness {
     pub reason: Option<String>,
 }
 
+/// An open input: a call to the built-in `input` app waiting for a person's answer
+/// (`GET /api/inputs`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct InputView {
+    /// The run that waits.
+    pub run_id: String,
+    /// The call's name inside its pipeline (as in the run's timeline); answer it by this name.
+    pub call: String,
+    /// The pipeline the call belongs to (empty when the pipelines no longer know it).
+    #[serde(default)]
+    pub pipeline: String,
+    /// The call's slug, which names it uniquely within the run.
+    pub slug: String,
+    /// What people are asked.
+    pub prompt: String,
+    /// What they answer: params with the shape and checks of task params.
+    #[serde(default)]
+    pub params: Vec<ParamInfo>,
+    /// When the call was taken.
+    pub asked_at: DateTime<Utc>,
+    /// When it ends errored if nobody answers; `null`: it waits as long as it takes.
+    #[serde(default)]
+    pub deadline_at: Option<DateTime<Utc>>,
+}
+
+/// The answer to an input, as stored (`POST /api/runs/{id}/inputs/{call}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Answered {
+    /// The run that goes on.
+    pub run_id: String,
+    /// The call's name.
+    pub call: String,
+    /// The values, defaults applied: the call's result `json`.
+    pub answer: Value,
+    /// Who answered (`hops.answered_by` of the result).
+    pub answered_by: String,
+}
+
 /// A task as `GET /api/tasks` lists it, read back by the client.
 ///
 /// The server writes [`hops_pipeline::Task`]; this is its wire shape, kept separate so the client
 /// does not depend on the pipeline model's internals.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TaskInfo {
     /// Label, used in `hops run <name>` and `POST /api/tasks/<name>/runs`.
     pub name: String,
@@ -266,7 +309,7 @@ pub struct TaskInfo {
 }
 
 /// A task parameter as the API lists it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ParamInfo {
     /// Name.
     pub name: String,
@@ -288,7 +331,7 @@ pub struct ParamInfo {
 }
 
 /// A parameter's type as the API lists it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ParamKind {
     /// One-line string.

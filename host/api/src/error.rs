@@ -25,6 +25,9 @@ pub enum ApiError {
         /// Problems per field; may be empty.
         errors: FieldErrors,
     },
+    /// The thing exists but is past what was asked, e.g. an input already answered (409).
+    #[error("{0}")]
+    Conflict(String),
     /// The host cannot do it right now, e.g. NATS is down (503).
     #[error("{0}")]
     Unavailable(String),
@@ -47,6 +50,7 @@ impl ApiError {
         match self {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Invalid { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -55,7 +59,7 @@ impl ApiError {
 
 /// The body of every error response: `{"message": "...", "errors": {...}}`, `errors` left out
 /// when there are none.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// What went wrong and, where possible, how to fix it.
     pub message: String,
@@ -89,6 +93,7 @@ impl IntoResponse for ApiError {
         let body = match self {
             ApiError::Invalid { message, errors } => ErrorBody { message, errors },
             ApiError::NotFound(message)
+            | ApiError::Conflict(message)
             | ApiError::Unavailable(message)
             | ApiError::Internal(message) => ErrorBody::new(message),
         };

@@ -3,7 +3,9 @@
 use hops_core::{WebhookRequest, WebhookResponse};
 use serde_json::{Map, Value};
 
-use crate::{Accepted, ApiError, PurgeReport, ReplayOutcome, RunSummary, RunView};
+use crate::{
+    Accepted, Answered, ApiError, InputView, PurgeReport, ReplayOutcome, RunSummary, RunView,
+};
 
 /// What the HTTP API needs from a running host. Implemented by the runtime.
 ///
@@ -26,6 +28,18 @@ pub trait HostApi: Send + Sync + 'static {
     /// defaults). Every call starts a new run.
     async fn run_task(&self, task: &str, params: Map<String, Value>) -> Result<Accepted, ApiError>;
 
+    /// [`HostApi::run_task`] for caller `by` (recorded as the event's `hops.started_by`).
+    /// The default forgets who it was.
+    async fn run_task_as(
+        &self,
+        task: &str,
+        params: Map<String, Value>,
+        by: &str,
+    ) -> Result<Accepted, ApiError> {
+        let _ = by;
+        self.run_task(task, params).await
+    }
+
     /// Most recent runs first, at most `limit`.
     async fn list_runs(&self, limit: usize) -> Result<Vec<RunSummary>, ApiError>;
 
@@ -44,6 +58,28 @@ pub trait HostApi: Send + Sync + 'static {
         older_than: std::time::Duration,
         dry_run: bool,
     ) -> Result<PurgeReport, ApiError>;
+
+    /// The open inputs, oldest first.
+    async fn inputs(&self) -> Result<Vec<InputView>, ApiError> {
+        Ok(Vec::new())
+    }
+
+    /// Answers the open input `call` (its name, or its slug) of run `run_id` with `values`,
+    /// given by `by`. The host checks the values against what the input asks (as for task
+    /// params) and stores them as the call's result: `Invalid` with field errors, `NotFound`
+    /// when no such input is open, `Conflict` when it was answered or expired already.
+    async fn answer_input(
+        &self,
+        run_id: &str,
+        call: &str,
+        values: Map<String, Value>,
+        by: &str,
+    ) -> Result<Answered, ApiError> {
+        let _ = (values, by);
+        Err(ApiError::NotFound(format!(
+            "run {run_id} has no open input {call}: this host takes no inputs"
+        )))
+    }
 
     /// The host's metrics in the Prometheus (OpenMetrics) text format.
     async fn metrics(&self) -> Result<String, ApiError> {

@@ -13,11 +13,14 @@
 //! | `POST /api/tasks/{name}/runs` | 202 [`Accepted`]; 404 unknown task; 400 field errors |
 //! | `GET /api/runs?limit=N` | [`RunSummary`] list (default 20, max 500) |
 //! | `GET /api/runs/{id}` | [`RunView`] |
+//! | `GET /api/runs/{id}/live` | Server-Sent Events: `run` (a [`RunView`]) on every change, `end` once it finished |
 //! | `POST /api/runs/{id}/replay?dry_run=…` | [`ReplayOutcome`] |
+//! | `GET /api/inputs` | [`InputView`] list: calls waiting for a person's answer |
+//! | `POST /api/runs/{id}/inputs/{call}` | [`Answered`]; 400 field errors; 404 no such open input; 409 already answered |
 //! | `GET /api/apps` | the app listing (also at `/api/plugins`) |
 //! | `ANY /listen/{app}/…` | the listener's answer, passed through |
 //!
-//! Errors are `{"message": …, "errors": {field: [problem]}}` with 400/401/404/413/500/503.
+//! Errors are `{"message": …, "errors": {field: [problem]}}` with 400/401/404/409/413/500/503.
 //! With [`ApiConfig::token`] set, `/api/*` needs `Authorization: Bearer <token>`.
 //!
 //! ```no_run
@@ -31,10 +34,12 @@
 mod auth;
 mod client;
 mod config;
+mod csrf;
 mod dto;
 mod error;
 mod host;
 mod listen;
+mod openapi;
 mod router;
 mod routes;
 mod server;
@@ -45,13 +50,14 @@ pub mod testing;
 pub use auth::UNAUTHORIZED_MESSAGE;
 pub use client::{ApiClient, ClientError, DEFAULT_API_URL};
 pub use config::{ApiConfig, DEFAULT_BODY_LIMIT};
+pub use csrf::CROSS_SITE_MESSAGE;
 pub use dto::{
-    Accepted, CallStatus, CallView, ParamInfo, ParamKind, PipelineView, PlannedCall, PurgeReport,
-    Readiness, ReplayOutcome, RunStatus, RunSummary, RunView, TaskInfo,
+    Accepted, Answered, CallStatus, CallView, InputView, ParamInfo, ParamKind, PipelineView,
+    PlannedCall, PurgeReport, Readiness, ReplayOutcome, RunStatus, RunSummary, RunView, TaskInfo,
 };
 pub use error::{ApiError, ErrorBody, FieldErrors};
 pub use host::HostApi;
 pub use router::router;
-pub use routes::events::IDEMPOTENCY_KEY;
+pub use routes::events::{IDEMPOTENCY_KEY, STARTED_BY};
 pub use routes::runs::{DEFAULT_RUNS_LIMIT, MAX_RUNS_LIMIT};
 pub use server::{ServeLimits, serve, serve_with};

@@ -13,7 +13,7 @@ use tower_http::trace::TraceLayer;
 use tracing::Span;
 
 use crate::error::{ErrorBody, error_response};
-use crate::{ApiConfig, HostApi, auth, listen, routes};
+use crate::{ApiConfig, HostApi, auth, csrf, listen, routes};
 
 /// What every handler gets: the host and the configuration.
 #[derive(Clone)]
@@ -26,10 +26,12 @@ pub(crate) struct AppState {
 ///
 /// Routes: `GET|HEAD /health`, `GET /ready`, `GET /metrics`, `POST /api/events`, `GET /api/tasks`,
 /// `POST /api/tasks/{name}/runs`, `GET /api/runs`, `GET /api/runs/{id}`,
-/// `POST /api/runs/{id}/replay`, `POST /api/runs/purge`, `GET /api/apps` (also `/api/plugins`), and any method on `/listen/{app}/...`.
+/// `POST /api/runs/{id}/replay`, `POST /api/runs/purge`, `GET /api/inputs`,
+/// `POST /api/runs/{id}/inputs/{call}`, `GET /api/apps` (also `/api/plugins`), and any method on `/listen/{app}/...`.
 /// `/api/*` requires the bearer token when [`ApiConfig::token`] is set.
 pub fn router(api: Arc<dyn HostApi>, config: ApiConfig) -> Router {
     let body_limit = config.body_limit;
+    let cors = cors_layer(&config.cors_origins);
     let state = AppState {
         api,
         config: Arc::new(config),
@@ -42,6 +44,9 @@ pub fn router(api: Arc<dyn HostApi>, config: ApiConfig) -> Router {
         .route("/api/runs/purge", post(routes::runs::purge))
         .route("/api/runs/{id}", get(routes::runs::show))
         .route("/api/runs/{id}/replay", post(routes::runs::replay))
+        .route("/api/runs/{id}/live", get(routes::live::follow))
+        .route("/api/runs/{id}/inputs/{call}", post(routes::inputs::answer))
+        .route("/api/inputs", get(routes::inputs::list))
         .route("/api/apps", get(routes::apps::list))
         // The name of earlier versions, kept for old clients.
         .route("/api/plugins", get(routes::apps::list))
@@ -49,16 +54,21 @@ pub fn router(api: Arc<dyn HostApi>, config: ApiConfig) -> Router {
             state.clone(),
             auth::require_auth,
         ));
-    Router::new()
+    let router = Router::new()
         .route("/health", get(routes::health::health))
         .route("/ready", get(routes::health::ready))
         .route("/metrics", get(routes::metrics::metrics))
+        .route("/api/openapi.json", get(crate::openapi::document))
         .route("/listen/{app}", any(listen::webhook))
         .route("/listen/{app}/", any(listen::webhook))
         .route("/listen/{app}/{*path}", any(listen::webhook))
         .merge(api_routes)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            csrf::same_site,
+        ))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(CatchPanicLayer::custom(|_| {
             error_response(
@@ -96,14 +106,38 @@ pub fn router(api: Arc<dyn HostApi>, config: ApiConfig) -> Router {
                     },
                 ),
         )
-        .with_state(state)
+        .with_state(state);
+    match cors {
+        Some(cors) => router.layer(cors),
+        None => router,
+    }
+}
+
+/// CORS for the configured origins only; none configured, no CORS headers at all (browsers
+/// then keep other sites' pages from reading any answer).
+fn cors_layer(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
+    use axum::http::{HeaderName, HeaderValue, Method, header};
+    let origins: Vec<HeaderValue> = origins.iter().filter_map(|o| o.parse().ok()).collect();
+    if origins.is_empty() {
+        return None;
+    }
+    let layer = tower_http::cors::CorsLayer::new()
+        .allow_origin(origins)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            HeaderName::from_static(crate::IDEMPOTENCY_KEY),
+        ])
+        .max_age(std::time::Duration::from_secs(300));
+    Some(layer)
 }
 
 async fn not_found(uri: axum::http::Uri) -> impl IntoResponse {
     error_response(
         StatusCode::NOT_FOUND,
         ErrorBody::new(format!(
-            "no such route: {}; the API lives under /api (tasks, runs, events, apps)",
+            "no such route: {}; the API lives under /api (tasks, runs, inputs, events, apps)",
             uri.path()
         )),
     )

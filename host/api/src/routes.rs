@@ -3,6 +3,8 @@
 pub(crate) mod apps;
 pub(crate) mod events;
 pub(crate) mod health;
+pub(crate) mod inputs;
+pub(crate) mod live;
 pub(crate) mod metrics;
 pub(crate) mod runs;
 pub(crate) mod tasks;

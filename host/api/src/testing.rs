@@ -3,7 +3,9 @@
 //! [`FakeHost`] records every request, validates task params like the runtime does, and plays
 //! runs forward as they are polled: a run reports `running` until it has been fetched
 //! [`FakeHost::set_polls_until_done`] times, then ends `completed`, or `errored` when its event
-//! has `"fail": true`. An event with `"waiting_app": "<app>"` gets a call that waits for a worker.
+//! has `"fail": true`. An event with `"waiting_app": "<app>"` gets a call that waits for a worker;
+//! one with `"ask": "<prompt>"` opens an input `approval` (a required bool `approve`, a text
+//! `reason` defaulting to `none`).
 //! [`FakeServer`] serves a host on a free loopback port from a background thread, so blocking
 //! tests can run the `hops` binary against it.
 
@@ -80,6 +82,17 @@ pub enum Recorded {
         older_than: std::time::Duration,
         /// Dry run or not.
         dry_run: bool,
+    },
+    /// `answer_input`.
+    Answer {
+        /// The run.
+        run_id: String,
+        /// The call as given.
+        call: String,
+        /// The values as received.
+        values: Map<String, Value>,
+        /// Who answered.
+        by: String,
     },
     /// `webhook`.
     Webhook {

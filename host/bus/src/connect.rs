@@ -28,6 +28,7 @@ pub struct Bus {
     pub(crate) stream_replicas: usize,
     pub(crate) pipelines: Arc<PipelineCache>,
     pub(crate) payloads: Arc<crate::payloads::PayloadStore>,
+    pub(crate) inputs: Arc<crate::inputs::InputStore>,
     /// Whether single-message reads use direct gets (set by `ensure_stream` for a one-replica
     /// stream that allows them; cleared if the server refuses one).
     pub(crate) direct_reads: Arc<AtomicBool>,
@@ -81,6 +82,7 @@ impl Bus {
                     config.payload_inline_max,
                     config.payload_max,
                 )),
+                inputs: Arc::default(),
                 direct_reads: Arc::new(AtomicBool::new(false)),
             })
         }

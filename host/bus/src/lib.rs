@@ -52,6 +52,7 @@ mod consumer;
 mod delivery;
 mod error;
 mod get;
+mod inputs;
 mod local;
 mod names;
 mod payloads;
@@ -72,6 +73,7 @@ pub use consumer::{
 };
 pub use delivery::{Deliveries, Delivery};
 pub use error::{BoxError, BusError, ConfigError, SubjectError};
+pub use inputs::INPUTS_BUCKET;
 pub use local::{LocalNats, LocalNatsError, LocalNatsOptions, NATS_SERVER_ENV};
 pub use names::{cleanse_name, stream_name_for, validate_label};
 pub use payloads::{PAYLOAD_OBJECT_HEADER, PAYLOAD_SIZE_HEADER, PAYLOADS_BUCKET};

@@ -44,6 +44,9 @@ pub enum Command {
     /// Inspect runs: history and timelines.
     #[command(subcommand)]
     Runs(remote::RunsCommand),
+    /// Calls waiting for a person's answer (`input_ask`): list them, answer them.
+    #[command(subcommand)]
+    Input(remote::InputCommand),
     /// Replay a run's event with the current pipelines (`--dry-run`: only show the plan).
     Replay(remote::ReplayArgs),
     /// Ask a running host whether it is alive (`/health`) or ready (`--ready`): exit 0 when it

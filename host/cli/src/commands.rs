@@ -4,6 +4,7 @@ mod bench;
 mod event;
 mod follow;
 mod health;
+mod input;
 mod k8s;
 mod new;
 mod params;
@@ -34,6 +35,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => remote::block_on(run::run(args)),
         Command::Event(command) => remote::block_on(event::run(command)),
         Command::Runs(command) => remote::block_on(runs::run(command)),
+        Command::Input(command) => remote::block_on(input::run(command)),
         Command::Replay(args) => remote::block_on(replay::run(args)),
         Command::Health(args) => remote::block_on(health::run(args)),
     }

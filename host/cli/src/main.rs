@@ -12,7 +12,13 @@ use clap::Parser as _;
 /// Apps every host has without a `.wasm` (native workers and host-provided apps), with their
 /// handlers.
 pub(crate) fn builtin_apps() -> &'static [(&'static str, &'static [&'static str])] {
-    &[(hops_k8s::APP, hops_k8s::HANDLERS)]
+    &[
+        (hops_k8s::APP, hops_k8s::HANDLERS),
+        (
+            hops_runtime::inputs::INPUT_APP,
+            &[hops_runtime::inputs::ASK_HANDLER],
+        ),
+    ]
 }
 
 /// musl's allocator serialises threads; the static image's binary allocates with mimalloc.

@@ -114,6 +114,14 @@ impl SourceEvent {
         self
     }
 
+    /// Records who started the run (`hops.started_by`), as the API authenticated them.
+    pub fn started_by(mut self, by: &str) -> Self {
+        if let Some(Value::Object(hops)) = self.payload.get_mut("hops") {
+            hops.insert("started_by".to_owned(), Value::String(by.to_owned()));
+        }
+        self
+    }
+
     /// How many emitted events led to this one (`hops.depth`; 0 for an outside event).
     pub fn depth(&self) -> u32 {
         self.payload

@@ -59,6 +59,10 @@ pub struct ResultMeta {
     /// The host's notes on how the result was made ([`CallOutput::notes`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Who answered, for a call to the built-in `input` app (the identity the API
+    /// authenticated: a proxy-header user, `token`, or `local`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answered_by: Option<String>,
 }
 
 impl ResultMessage {
@@ -82,6 +86,7 @@ impl ResultMessage {
                     attempts: None,
                     previous_attempts: Vec::new(),
                     notes: output.notes.clone(),
+                    answered_by: None,
                 },
                 json: output.json.clone(),
                 status_code: output.status_code,
@@ -106,6 +111,7 @@ impl ResultMessage {
                 attempts: None,
                 previous_attempts: Vec::new(),
                 notes: Vec::new(),
+                answered_by: None,
             },
             json: None,
             status_code: None,
@@ -132,6 +138,7 @@ impl ResultMessage {
                 attempts: None,
                 previous_attempts: Vec::new(),
                 notes: Vec::new(),
+                answered_by: None,
             },
             json: Some(serde_json::Value::Bool(!errored)),
             status_code: None,

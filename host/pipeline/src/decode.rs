@@ -1,6 +1,7 @@
 //! Files → [`PipelineSet`]: parse, decode each block, assign slugs, check names and references.
 
 mod blocks;
+pub use blocks::title_case;
 mod checks;
 mod heredoc;
 mod reader;

@@ -16,7 +16,7 @@ pub mod value;
 pub use diagnostic::{Diagnostic, Pos, Severity, SourceFile};
 pub mod cron;
 mod decode;
-pub use decode::{AppsProvider, KnownApps, LoadOptions};
+pub use decode::{AppsProvider, KnownApps, LoadOptions, title_case};
 pub mod load;
 pub mod model;
 

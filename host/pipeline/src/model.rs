@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::cron::CronSpec;
@@ -190,7 +190,7 @@ pub struct Task {
 }
 
 /// Parameter types.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ParamType {
     /// One-line string.
@@ -224,8 +224,8 @@ impl ParamType {
     }
 }
 
-/// A task `param` block.
-#[derive(Debug, Clone, Serialize)]
+/// A task `param` block (also the shape of what an input asks for).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Param {
     /// Label.
     pub name: String,
@@ -233,17 +233,22 @@ pub struct Param {
     #[serde(rename = "type")]
     pub kind: ParamType,
     /// Whether a value must be given (when there is no default).
+    #[serde(default)]
     pub required: bool,
     /// Default value (already type-checked).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<Value>,
     /// Display name.
+    #[serde(default)]
     pub display_name: String,
     /// Help text.
+    #[serde(default)]
     pub help: String,
     /// CLI flag.
+    #[serde(default)]
     pub flag: String,
     /// CLI short flag.
+    #[serde(default)]
     pub shortflag: String,
 }
 

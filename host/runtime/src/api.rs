@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use hops_api::{
-    Accepted, ApiError, HostApi, PipelineView, PlannedCall, PurgeReport, ReplayOutcome, RunStatus,
-    RunSummary, RunView,
+    Accepted, Answered, ApiError, HostApi, InputView, PipelineView, PlannedCall, PurgeReport,
+    ReplayOutcome, RunStatus, RunSummary, RunView,
 };
 use hops_bus::{Bus, BusError, Channels, EventScan};
 use hops_core::{
@@ -17,8 +17,11 @@ use hops_core::{
 use hops_pipeline::{RunBundle, evaluate};
 use serde_json::{Map, Value};
 
+mod inputs;
+
 use crate::bus_adapters::BusEvents;
 use crate::evaluation::EvalSettings;
+use crate::inputs::Inputs;
 use crate::metrics::Metrics;
 use crate::params::task_event;
 use crate::pipelines::PipelineStore;
@@ -43,6 +46,8 @@ pub struct HostServices {
     /// The apps this process serves (their consumers' backlogs are in the metrics).
     served_here: Workers,
     metrics: Arc<Metrics>,
+    /// Open inputs (calls to the built-in `input` app).
+    inputs: Option<Arc<Inputs>>,
 }
 
 impl HostServices {
@@ -60,6 +65,7 @@ impl HostServices {
             presence: Presence::new(Arc::clone(&bus), workers.clone(), loading),
             served_here: workers,
             metrics: Arc::new(Metrics::new()),
+            inputs: None,
             bus,
             store,
             listeners,
@@ -78,6 +84,12 @@ impl HostServices {
     /// Serves `metrics` (the ones the runner and worker loops count into) at `/metrics`.
     pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
         self.metrics = metrics;
+        self
+    }
+
+    /// Answers and lists the open inputs of `inputs`.
+    pub fn with_inputs(mut self, inputs: Arc<Inputs>) -> Self {
+        self.inputs = Some(inputs);
         self
     }
 
@@ -166,6 +178,15 @@ impl HostApi for HostServices {
     }
 
     async fn run_task(&self, task: &str, params: Map<String, Value>) -> Result<Accepted, ApiError> {
+        self.run_task_as(task, params, "").await
+    }
+
+    async fn run_task_as(
+        &self,
+        task: &str,
+        params: Map<String, Value>,
+        by: &str,
+    ) -> Result<Accepted, ApiError> {
         let set = self
             .store
             .current()
@@ -178,10 +199,13 @@ impl HostApi for HostServices {
                 format!("unknown task {task:?}; tasks: {}", known.join(", "))
             }));
         };
-        let event = task_event(found, params).map_err(|errors| ApiError::Invalid {
+        let mut event = task_event(found, params).map_err(|errors| ApiError::Invalid {
             message: format!("invalid parameters for task {task}"),
             errors,
         })?;
+        if !by.is_empty() {
+            event = event.started_by(by);
+        }
         self.publish(event, SourceEvent::fresh_run_id()).await
     }
 
@@ -214,6 +238,13 @@ impl HostApi for HostServices {
                 source: meta.as_ref().map(|m| m.source.clone()).unwrap_or_default(),
                 event: meta.as_ref().map(|m| m.event.clone()).unwrap_or_default(),
                 action: meta.as_ref().map(|m| m.action.clone()).unwrap_or_default(),
+                started_by: serde_json::from_slice::<Value>(&event.payload)
+                    .ok()
+                    .and_then(|v| {
+                        v.pointer(&format!("/hops/{}", hops_api::STARTED_BY))?
+                            .as_str()
+                            .map(str::to_owned)
+                    }),
                 started_at: event.published,
                 finished_at: marker.as_ref().map(|m| m.published),
                 error: marker_value.as_ref().and_then(marker_error),
@@ -238,13 +269,29 @@ impl HostApi for HostServices {
             None => None,
         };
         let presence = self.presence(&record).await;
-        Ok(run_view(
+        let mut view = run_view(
             run_id,
             &record,
             set.as_deref(),
             &presence,
             &self.eval.context(run_id),
-        ))
+        );
+        self.mark_open_inputs(&mut view, &record).await;
+        Ok(view)
+    }
+
+    async fn inputs(&self) -> Result<Vec<InputView>, ApiError> {
+        self.open_inputs().await
+    }
+
+    async fn answer_input(
+        &self,
+        run_id: &str,
+        call: &str,
+        values: Map<String, Value>,
+        by: &str,
+    ) -> Result<Answered, ApiError> {
+        self.answer(run_id, call, values, by).await
     }
 
     async fn replay(&self, run_id: &str, dry_run: bool) -> Result<ReplayOutcome, ApiError> {
@@ -373,6 +420,14 @@ impl HostApi for HostServices {
         }
         if let Some(list) = &self.app_listing {
             self.metrics.set_apps(&list());
+        }
+        if let Some(inputs) = &self.inputs {
+            match inputs.list().await {
+                Ok(open) => self.metrics.set_inputs_open(open.len()),
+                Err(err) => {
+                    tracing::debug!(error = %err, "metrics: could not count the open inputs");
+                }
+            }
         }
         Ok(self.metrics.encode())
     }

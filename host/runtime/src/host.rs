@@ -204,6 +204,16 @@ impl Host {
         let api_stop = CancellationToken::new();
         let tally = Arc::new(CallTally::default());
         let metrics = Arc::new(Metrics::new());
+        let inputs = Arc::new(crate::inputs::Inputs::new(
+            Arc::clone(&bus),
+            Arc::clone(&metrics),
+        ));
+        if config.roles.workers {
+            // Built in, and reserved: an app file named input is not loaded over it.
+            config
+                .workers
+                .insert(crate::inputs::INPUT_APP, Arc::new(crate::inputs::InputApp));
+        }
         let mut tasks = JoinSet::new();
         if config.watch_pipelines {
             let watcher = store.watch(intake.child_token())?;
@@ -229,7 +239,8 @@ impl Host {
                 config.app_loading.clone(),
             )
             .with_app_hints(config.app_hints.clone())
-            .with_metrics(Arc::clone(&metrics)),
+            .with_metrics(Arc::clone(&metrics))
+            .with_inputs(Arc::clone(&inputs)),
         );
         let local_calls = (config.roles.runner && config.roles.workers && config.local_dispatch)
             .then(|| {
@@ -284,8 +295,15 @@ impl Host {
                 config.worker_consumer,
                 intake.child_token(),
                 Arc::clone(&tally),
-                Arc::clone(&metrics),
-                local_calls.clone(),
+                crate::workers::WorkerShared {
+                    metrics: Arc::clone(&metrics),
+                    local: local_calls.clone(),
+                    inputs: Some(Arc::clone(&inputs)),
+                },
+            ));
+            tasks.spawn(crate::inputs::watch_deadlines(
+                Arc::clone(&inputs),
+                intake.child_token(),
             ));
             tasks.spawn(crate::listeners::run(
                 config.listeners,

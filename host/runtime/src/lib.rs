@@ -13,6 +13,7 @@ pub mod drain;
 pub mod evaluation;
 mod give_up;
 pub mod host;
+pub mod inputs;
 pub mod listeners;
 mod local;
 pub mod metrics;

@@ -66,6 +66,7 @@ pub struct Metrics {
     consumer_pending: Family<ConsumerLabels, Gauge>,
     consumer_in_flight: Family<ConsumerLabels, Gauge>,
     apps: Family<StateLabels, Gauge>,
+    inputs_open: Gauge,
 }
 
 /// `outcome` label alone.
@@ -139,8 +140,15 @@ impl Metrics {
             "Apps of this host by state (ready, error: failed to load, quarantined, loading)",
             apps.clone(),
         );
+        let inputs_open = Gauge::default();
+        registry.register(
+            "hops_inputs_open",
+            "Calls to the built-in input app waiting for a person's answer, read when scraped",
+            inputs_open.clone(),
+        );
         Metrics {
             registry,
+            inputs_open,
             runs_started,
             pipelines_finished,
             runs_finished,
@@ -234,6 +242,12 @@ impl Metrics {
         }
     }
 
+    /// Sets how many inputs are open, as just read.
+    pub fn set_inputs_open(&self, open: usize) {
+        self.inputs_open
+            .set(i64::try_from(open).unwrap_or(i64::MAX));
+    }
+
     /// The text exposition of every metric.
     pub fn encode(&self) -> String {
         let mut out = String::new();
@@ -259,6 +273,7 @@ mod tests {
         metrics.run_finished(false);
         metrics.call_stored("echo", false, Some(Duration::from_millis(3)));
         metrics.set_consumer("runner", 4, 1);
+        metrics.set_inputs_open(2);
         metrics.set_apps(&serde_json::json!([
             {"name": "a", "status": {"state": "ready"}},
             {"name": "b", "status": {"state": "error", "kind": "wrong-world"}}
@@ -274,6 +289,7 @@ mod tests {
             "hops_consumer_in_flight{consumer=\"runner\"} 1",
             "hops_apps{state=\"error\"} 1",
             "hops_apps{state=\"quarantined\"} 0",
+            "hops_inputs_open 2",
         ] {
             assert!(text.contains(line), "missing {line:?} in:\n{text}");
         }

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use hops_core::{EventMeta, SourceEvent};
-use hops_pipeline::{ParamType, Task};
+use hops_pipeline::{Param, ParamType, Task};
 use serde_json::{Map, Value};
 
 /// Field errors by parameter name, e.g. `{"service": ["Required"]}`.
@@ -12,12 +12,29 @@ pub type FieldErrors = BTreeMap<String, Vec<String>>;
 /// Checks `params` against `task` (types, required, unknown names), applies defaults, and builds
 /// the source event `{...params, "hops": {"source": "hiphops", "event": "task", "action": <task>}}`.
 pub fn task_event(task: &Task, params: Map<String, Value>) -> Result<SourceEvent, FieldErrors> {
+    let payload = check_params(&task.params, params, "this task takes no parameters")?;
+    let meta = EventMeta {
+        source: "hiphops".to_owned(),
+        event: "task".to_owned(),
+        action: task.name.clone(),
+    };
+    Ok(SourceEvent::new(payload, meta))
+}
+
+/// Checks `given` against declared `params` (types, required, unknown names) and applies
+/// defaults: the checks of a task's params, also used for the answer to an input. `none`: what
+/// an unknown name is told when nothing is declared.
+pub fn check_params(
+    params: &[Param],
+    given: Map<String, Value>,
+    none: &str,
+) -> Result<Map<String, Value>, FieldErrors> {
     let mut errors = FieldErrors::new();
-    let known: Vec<&str> = task.params.iter().map(|p| p.name.as_str()).collect();
-    for name in params.keys() {
+    let known: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
+    for name in given.keys() {
         if !known.contains(&name.as_str()) {
             let hint = if known.is_empty() {
-                "this task takes no parameters".to_owned()
+                none.to_owned()
             } else {
                 format!("known: {}", known.join(", "))
             };
@@ -28,8 +45,8 @@ pub fn task_event(task: &Task, params: Map<String, Value>) -> Result<SourceEvent
         }
     }
     let mut payload = Map::new();
-    for param in &task.params {
-        match params.get(&param.name) {
+    for param in params {
+        match given.get(&param.name) {
             Some(value) if param.kind.accepts(value) => {
                 payload.insert(param.name.clone(), value.clone());
             }
@@ -49,15 +66,11 @@ pub fn task_event(task: &Task, params: Map<String, Value>) -> Result<SourceEvent
             },
         }
     }
-    if !errors.is_empty() {
-        return Err(errors);
+    if errors.is_empty() {
+        Ok(payload)
+    } else {
+        Err(errors)
     }
-    let meta = EventMeta {
-        source: "hiphops".to_owned(),
-        event: "task".to_owned(),
-        action: task.name.clone(),
-    };
-    Ok(SourceEvent::new(payload, meta))
 }
 
 fn type_error(kind: ParamType) -> &'static str {

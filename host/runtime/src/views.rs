@@ -142,7 +142,7 @@ pub fn run_status(status: PipelineStatus) -> RunStatus {
 }
 
 /// The pipeline slug and call name of a call slug, from the pipelines when they know it.
-fn split_call(set: Option<&PipelineSet>, slug: &str) -> (String, String) {
+pub(crate) fn split_call(set: Option<&PipelineSet>, slug: &str) -> (String, String) {
     let found = set.and_then(|set| {
         set.ons.iter().find_map(|on| {
             on.calls

@@ -19,9 +19,19 @@ pub(crate) mod inflight;
 pub(crate) mod outcome;
 
 use crate::drain::CallTally;
+use crate::inputs::{INPUT_APP, Inputs};
 use crate::local::LocalCalls;
 use crate::metrics::Metrics;
 use inflight::InFlight;
+
+/// What the worker loops share with the rest of the host.
+pub(crate) struct WorkerShared {
+    pub(crate) metrics: Arc<Metrics>,
+    /// The runner's local runs in this process, when it has both roles.
+    pub(crate) local: Option<Arc<LocalCalls>>,
+    /// Open inputs (the built-in `input` app).
+    pub(crate) inputs: Option<Arc<Inputs>>,
+}
 
 /// Serves every app of `workers` until `cancel`; then calls in flight finish, unless the
 /// tally's hand-back token fires first.
@@ -31,9 +41,13 @@ pub(crate) async fn run(
     options: WorkerConsumerOptions,
     cancel: CancellationToken,
     tally: Arc<CallTally>,
-    metrics: Arc<Metrics>,
-    local: Option<Arc<LocalCalls>>,
+    shared: WorkerShared,
 ) {
+    let WorkerShared {
+        metrics,
+        local,
+        inputs,
+    } = shared;
     let mut changes = workers.subscribe();
     // Shared with the runner's local runs, whose requests these loops also get delivered.
     let inflight = local
@@ -56,6 +70,7 @@ pub(crate) async fn run(
                     tally: Arc::clone(&tally),
                     metrics: Arc::clone(&metrics),
                     local: local.clone(),
+                    inputs: inputs.clone(),
                     stop: stop.clone(),
                 };
                 tasks.spawn(app.run(stop));
@@ -88,6 +103,8 @@ struct AppLoop {
     metrics: Arc<Metrics>,
     /// The runner's local runs in this process, when it has both roles.
     local: Option<Arc<LocalCalls>>,
+    /// Open inputs, for the loop of the built-in `input` app.
+    inputs: Option<Arc<Inputs>>,
     /// Cancelled when the loop stops taking deliveries (host stopping, app removed).
     stop: CancellationToken,
 }
@@ -104,8 +121,9 @@ impl AppLoop {
         // concurrency, so a slot never waits on a pull round trip.
         let admitted = Arc::new(Semaphore::new(concurrency * 2));
         let running = Arc::new(Semaphore::new(concurrency));
-        // The runner's local runs of this app take the same slots.
-        if let Some(local) = &this.local {
+        // The runner's local runs of this app take the same slots. An input is opened by
+        // its worker loop only (it waits for people, not for a slot).
+        if let Some(local) = this.local.as_ref().filter(|_| this.app != INPUT_APP) {
             local.serve(&this.app, Arc::clone(&running));
         }
         let mut failures = 0u32;
@@ -207,7 +225,7 @@ impl AppLoop {
                 }
             }
             (_, None) => {}
-            (call::Ended::Stored, Some(counted)) => counted.finished(),
+            (call::Ended::Stored | call::Ended::Waiting, Some(counted)) => counted.finished(),
             (call::Ended::HandedBack { started }, Some(counted)) => {
                 counted.handed_back();
                 self.hand_back(&request, started).instrument(span).await;

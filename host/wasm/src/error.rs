@@ -20,6 +20,9 @@ pub enum LoadError {
         "{0:?} is not a valid app name: use lowercase letters and digits only (no `_`, `-`, dots or capitals), at most 50"
     )]
     BadName(String),
+    /// The name belongs to an app built into the host.
+    #[error("{0:?} is the name of an app built into the host; rename {0}.wasm")]
+    ReservedName(String),
     /// Not a WebAssembly component (a core module, or not wasm at all).
     #[error("not a component: {0}")]
     NotAComponent(String),
@@ -55,7 +58,7 @@ impl LoadError {
     pub fn kind(&self) -> &'static str {
         match self {
             LoadError::Io { .. } => "io",
-            LoadError::BadName(_) => "bad-name",
+            LoadError::BadName(_) | LoadError::ReservedName(_) => "bad-name",
             LoadError::NotAComponent(_) => "not-a-component",
             LoadError::WrongWorld(_) => "wrong-world",
             LoadError::UnsatisfiedImports(_) => "unsatisfied-imports",

@@ -15,6 +15,10 @@ use tracing::Instrument;
 use crate::app::{Compiled, LoadedApp};
 use crate::engine::WasmEngine;
 use crate::error::LoadError;
+
+/// Names of the apps built into the host (`input`: human input mid-run), which no `.wasm`
+/// may take over.
+pub const RESERVED_APP_NAMES: &[&str] = &["input"];
 use crate::listener::{ListenerHealth, RestartPolicy, WasmListener};
 use crate::settings::{AppSettings, Defaults, SettingsSummary};
 use crate::surface::World;
@@ -272,6 +276,10 @@ impl AppRegistry {
         };
         if !is_valid_app_name(name) {
             self.record_error(name, LoadError::BadName(name.to_owned()));
+            return;
+        }
+        if RESERVED_APP_NAMES.contains(&name) {
+            self.record_error(name, LoadError::ReservedName(name.to_owned()));
             return;
         }
         let toml = match tokio::fs::read_to_string(&toml_path).await {

@@ -49,6 +49,12 @@ pub enum ClientError {
         /// Problems per field, e.g. `{"replicas": ["Should be a number"]}`.
         errors: FieldErrors,
     },
+    /// 409: the thing is past what was asked (an input already answered).
+    #[error("{message}")]
+    Conflict {
+        /// The server's message.
+        message: String,
+    },
     /// 503: the host runs but cannot take work now.
     #[error("the Hops host is not ready: {message}")]
     Unavailable {
@@ -83,6 +89,7 @@ impl ClientError {
             ClientError::Unauthorized { .. } => Some(401),
             ClientError::NotFound { .. } => Some(404),
             ClientError::Invalid { .. } => Some(400),
+            ClientError::Conflict { .. } => Some(409),
             ClientError::Unavailable { .. } => Some(503),
             ClientError::Server { status, .. } => Some(*status),
             ClientError::BadUrl { .. }

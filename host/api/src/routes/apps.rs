@@ -8,6 +8,12 @@ use crate::ApiError;
 use crate::router::AppState;
 
 /// The app listing, as the host reports it.
+#[utoipa::path(get, path = "/api/apps", tag = "host",
+    responses(
+        (status = 200, description = "The apps: world, status, grants, errors", body = crate::openapi::AppList),
+        (status = 401, description = "Missing or wrong token", body = crate::ErrorBody),
+    ),
+    security(("bearer" = [])))]
 pub(crate) async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     Ok(Json(state.api.apps().await?))
 }

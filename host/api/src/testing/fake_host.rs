@@ -11,8 +11,8 @@ use serde_json::{Map, Value, json};
 use super::fake_run::FakeRun;
 use super::{FAKE_LISTENER, Recorded, SAMPLE_TASKS};
 use crate::{
-    Accepted, ApiError, FieldErrors, HostApi, PipelineView, PlannedCall, PurgeReport,
-    ReplayOutcome, RunStatus, RunSummary, RunView,
+    Accepted, Answered, ApiError, FieldErrors, HostApi, InputView, ParamInfo, ParamKind,
+    PipelineView, PlannedCall, PurgeReport, ReplayOutcome, RunStatus, RunSummary, RunView,
 };
 
 #[derive(Debug)]
@@ -23,6 +23,9 @@ struct State {
     recorded: Vec<Recorded>,
     polls_until_done: u32,
     hidden_polls: u32,
+    /// Open inputs, and the (run, call) pairs answered.
+    inputs: Vec<InputView>,
+    answered: Vec<(String, String)>,
 }
 
 /// An in-memory host; see the module docs for how its runs behave.
@@ -51,6 +54,8 @@ impl FakeHost {
                 recorded: Vec::new(),
                 polls_until_done: 3,
                 hidden_polls: 0,
+                inputs: Vec::new(),
+                answered: Vec::new(),
             }),
         }
     }
@@ -98,6 +103,9 @@ impl FakeHost {
     fn insert_run(state: &mut State, id: String, event: Value) -> Result<(), ApiError> {
         let source =
             SourceEvent::from_value(event).map_err(|e| ApiError::invalid(e.to_string()))?;
+        if let Some(prompt) = source.payload().get("ask").and_then(Value::as_str) {
+            state.inputs.push(fake_input(&id, prompt));
+        }
         let hidden = state.hidden_polls;
         state.runs.push(FakeRun {
             id,
@@ -108,6 +116,69 @@ impl FakeHost {
             hidden,
         });
         Ok(())
+    }
+}
+
+/// The open input of an event with `"ask": "<prompt>"`: call `approval`, asking for a
+/// required bool `approve` and a text `reason` (default `none`).
+fn fake_input(run_id: &str, prompt: &str) -> InputView {
+    InputView {
+        run_id: run_id.to_owned(),
+        call: "approval".to_owned(),
+        pipeline: "deploy".to_owned(),
+        slug: "deploy-approval".to_owned(),
+        prompt: prompt.to_owned(),
+        params: vec![
+            ParamInfo {
+                name: "approve".to_owned(),
+                kind: ParamKind::Bool,
+                required: true,
+                default: None,
+                display_name: "Approve".to_owned(),
+                help: String::new(),
+            },
+            ParamInfo {
+                name: "reason".to_owned(),
+                kind: ParamKind::Text,
+                required: false,
+                default: Some(json!("none")),
+                display_name: "Reason".to_owned(),
+                help: String::new(),
+            },
+        ],
+        asked_at: Utc::now(),
+        deadline_at: None,
+    }
+}
+
+/// The params of a fake input as a task's, for [`check_params`].
+fn input_task(input: &InputView) -> Task {
+    Task {
+        name: input.call.clone(),
+        display_name: String::new(),
+        description: String::new(),
+        summary: String::new(),
+        emoji: String::new(),
+        params: input
+            .params
+            .iter()
+            .map(|p| hops_pipeline::Param {
+                name: p.name.clone(),
+                kind: match p.kind {
+                    ParamKind::Number => ParamType::Number,
+                    ParamKind::Bool => ParamType::Bool,
+                    ParamKind::Text => ParamType::Text,
+                    ParamKind::String | ParamKind::Other => ParamType::String,
+                },
+                required: p.required,
+                default: p.default.clone(),
+                display_name: p.display_name.clone(),
+                help: p.help.clone(),
+                flag: String::new(),
+                shortflag: String::new(),
+            })
+            .collect(),
+        filepath: String::new(),
     }
 }
 
@@ -194,6 +265,15 @@ impl HostApi for FakeHost {
     }
 
     async fn run_task(&self, task: &str, params: Map<String, Value>) -> Result<Accepted, ApiError> {
+        self.run_task_as(task, params, "").await
+    }
+
+    async fn run_task_as(
+        &self,
+        task: &str,
+        params: Map<String, Value>,
+        by: &str,
+    ) -> Result<Accepted, ApiError> {
         let mut state = self.lock();
         state.recorded.push(Recorded::RunTask {
             task: task.to_owned(),
@@ -210,11 +290,64 @@ impl HostApi for FakeHost {
             "hops".to_owned(),
             json!({"source": "hiphops", "event": "task", "action": task}),
         );
+        if !by.is_empty()
+            && let Some(Value::Object(hops)) = payload.get_mut("hops")
+        {
+            hops.insert("started_by".to_owned(), json!(by));
+        }
         let run_id = SourceEvent::fresh_run_id();
         Self::insert_run(&mut state, run_id.clone(), Value::Object(payload))?;
         Ok(Accepted {
             run_id,
             duplicate: false,
+        })
+    }
+
+    async fn inputs(&self) -> Result<Vec<InputView>, ApiError> {
+        Ok(self.lock().inputs.clone())
+    }
+
+    async fn answer_input(
+        &self,
+        run_id: &str,
+        call: &str,
+        values: Map<String, Value>,
+        by: &str,
+    ) -> Result<Answered, ApiError> {
+        let mut state = self.lock();
+        state.recorded.push(Recorded::Answer {
+            run_id: run_id.to_owned(),
+            call: call.to_owned(),
+            values: values.clone(),
+            by: by.to_owned(),
+        });
+        if state.answered.iter().any(|(r, c)| r == run_id && c == call) {
+            return Err(ApiError::Conflict(format!(
+                "input {call} of run {run_id} is already answered"
+            )));
+        }
+        let Some(at) = state
+            .inputs
+            .iter()
+            .position(|i| i.run_id == run_id && (i.call == call || i.slug == call))
+        else {
+            return Err(ApiError::NotFound(format!(
+                "run {run_id} has no open input {call}"
+            )));
+        };
+        let answer = check_params(&input_task(&state.inputs[at]), &values).map_err(|errors| {
+            ApiError::Invalid {
+                message: format!("the answer does not fit what input {call} asks"),
+                errors,
+            }
+        })?;
+        let input = state.inputs.remove(at);
+        state.answered.push((run_id.to_owned(), input.call.clone()));
+        Ok(Answered {
+            run_id: run_id.to_owned(),
+            call: input.call,
+            answer: Value::Object(answer),
+            answered_by: by.to_owned(),
         })
     }
 

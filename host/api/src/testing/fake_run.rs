@@ -129,6 +129,11 @@ impl FakeRun {
             source: self.meta.source.clone(),
             event: self.meta.event.clone(),
             action: self.meta.action.clone(),
+            started_by: self
+                .event
+                .pointer("/hops/started_by")
+                .and_then(|v| v.as_str())
+                .map(str::to_owned),
             started_at: self.started_at,
             finished_at: status
                 .is_finished()

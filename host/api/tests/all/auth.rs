@@ -123,3 +123,53 @@ async fn a_trusted_proxy_header_authenticates() {
         "a proxy-only setup rejects direct requests"
     );
 }
+
+#[tokio::test]
+async fn who_started_a_run_is_the_authenticated_caller_not_what_the_body_says() {
+    let server = start_with(ApiConfig {
+        trusted_user_header: Some("x-forwarded-user".to_owned()),
+        ..ApiConfig::default()
+    })
+    .await;
+    let sent = http()
+        .post(server.at("/api/events"))
+        .header("x-forwarded-user", "alice")
+        .body(r#"{"hops": {"source": "t", "event": "x", "started_by": "mallory"}}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 202);
+    let ran = http()
+        .post(server.at("/api/tasks/ping/runs"))
+        .header("x-forwarded-user", "bob")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ran.status(), 202);
+    let (_, runs) = json(
+        http()
+            .get(server.at("/api/runs"))
+            .header("x-forwarded-user", "carol")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let by: Vec<&str> = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["started_by"].as_str().unwrap())
+        .collect();
+    assert_eq!(by, ["bob", "alice"]);
+    let open = start().await;
+    open.host
+        .start_run(json!({"hops": {"source": "t", "event": "x"}}))
+        .unwrap();
+    let (_, runs) = json(http().get(open.at("/api/runs")).send().await.unwrap()).await;
+    assert_eq!(
+        runs[0]["started_by"],
+        json!(null),
+        "not started through the API"
+    );
+}

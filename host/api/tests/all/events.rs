@@ -23,7 +23,7 @@ async fn accepts_an_event_with_202_and_a_run_id() {
     assert_eq!(
         server.host.recorded(),
         vec![Recorded::Event {
-            event: json!({"n": 1, "hops": {"source": "me", "event": "deploy", "action": "started"}}),
+            event: json!({"n": 1, "hops": {"source": "me", "event": "deploy", "action": "started", "started_by": "local"}}),
             dedup: None,
         }]
     );

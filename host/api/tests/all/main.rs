@@ -4,10 +4,13 @@
 
 mod auth;
 mod client;
+mod cross_site;
 mod events;
 mod health;
+mod inputs;
 mod limits;
 mod listen;
+mod live;
 mod runs;
 mod support;
 mod tasks;

@@ -31,6 +31,45 @@ pub struct ServeApiArgs {
         hide_env_values = true
     )]
     pub api_token: Option<String>,
+    /// Trust this header, set by an authenticating proxy in front of the host (e.g.
+    /// `x-forwarded-user`), as who the caller is: it is recorded on inputs it answers. Only
+    /// when nothing but that proxy can reach the API, since anyone else could send it.
+    #[arg(long, env = "HOPS_AUTH_PROXY_HEADER", value_name = "HEADER", value_parser = parse_header_name)]
+    pub auth_proxy_header: Option<String>,
+    /// An origin (`https://ops.example.com`) whose pages may call the API from a browser
+    /// (CORS); repeat, or separate with commas. None: CORS is off.
+    #[arg(long = "cors-origin", env = "HOPS_CORS_ORIGINS", value_name = "ORIGIN", value_delimiter = ',', value_parser = parse_origin)]
+    pub cors_origins: Vec<String>,
+}
+
+fn parse_header_name(text: &str) -> Result<String, String> {
+    let name = text.trim().to_ascii_lowercase();
+    let token = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+.^_`|~-".contains(&b));
+    if token {
+        Ok(name)
+    } else {
+        Err(format!(
+            "{text:?} is not an HTTP header name (e.g. x-forwarded-user)"
+        ))
+    }
+}
+
+fn parse_origin(text: &str) -> Result<String, String> {
+    let origin = text.trim().trim_end_matches('/');
+    let rest = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"));
+    match rest {
+        Some(host) if !host.is_empty() && !host.contains('/') && !host.contains('*') => {
+            Ok(origin.to_owned())
+        }
+        _ => Err(format!(
+            "{text:?} is not an origin: write scheme and host only, e.g. https://ops.example.com or http://localhost:3000"
+        )),
+    }
 }
 
 /// How a host stops on SIGTERM or Ctrl-C (`hops up`, `hops start`).

@@ -170,3 +170,42 @@ pub struct ReplayArgs {
 fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text).map_err(|err| format!("{err}; use e.g. 30s, 2m or 1h30m"))
 }
+
+/// `hops input …`.
+#[derive(Debug, clap::Subcommand)]
+pub enum InputCommand {
+    /// The calls waiting for a person's answer, oldest first.
+    List(InputListArgs),
+    /// Answer one; its run goes on with the answer as the call's result.
+    Answer(InputAnswerArgs),
+}
+
+/// `hops input list`.
+#[derive(Debug, clap::Args)]
+pub struct InputListArgs {
+    /// Print the inputs as a JSON array.
+    #[arg(long)]
+    pub json: bool,
+    /// The host.
+    #[command(flatten)]
+    pub api: ApiArgs,
+}
+
+/// `hops input answer`.
+#[derive(Debug, clap::Args)]
+pub struct InputAnswerArgs {
+    /// The run id.
+    pub run: String,
+    /// The call's name, as `hops runs show` and `hops input list` show it.
+    pub call: String,
+    /// A value as NAME=VALUE; repeat for more. Values are converted to the param's type:
+    /// numbers, bools (true/false, yes/no, 1/0), strings.
+    #[arg(short, long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// Print the stored answer as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// The host.
+    #[command(flatten)]
+    pub api: ApiArgs,
+}

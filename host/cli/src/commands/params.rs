@@ -1,7 +1,7 @@
 //! `--param NAME=VALUE` strings converted to the JSON types a task declares.
 
 use anyhow::{anyhow, bail};
-use hops_api::{ParamKind, TaskInfo};
+use hops_api::{ParamInfo, ParamKind, TaskInfo};
 use serde_json::{Map, Number, Value};
 
 /// Finds `name` among the host's tasks, or says which tasks there are.
@@ -21,23 +21,29 @@ pub fn find_task<'t>(tasks: &'t [TaskInfo], name: &str) -> anyhow::Result<&'t Ta
 /// Converts `NAME=VALUE` strings per the task's parameter types. Missing required params are
 /// left to the host, which reports them all at once.
 pub fn convert(task: &TaskInfo, given: &[String]) -> anyhow::Result<Map<String, Value>> {
+    convert_for(&format!("task `{}`", task.name), &task.params, given)
+}
+
+/// [`convert`] for any declared params (`what`: whose they are, for messages, e.g. "input
+/// `approve`").
+pub fn convert_for(
+    what: &str,
+    declared: &[ParamInfo],
+    given: &[String],
+) -> anyhow::Result<Map<String, Value>> {
     let mut params = Map::new();
     for raw in given {
         let (name, text) = raw
             .split_once('=')
             .ok_or_else(|| anyhow!("--param expects NAME=VALUE, got `{raw}`"))?;
         let name = name.trim();
-        let Some(param) = task.params.iter().find(|p| p.name == name) else {
-            if task.params.is_empty() {
-                bail!(
-                    "task `{}` takes no parameters; remove --param {name}",
-                    task.name
-                );
+        let Some(param) = declared.iter().find(|p| p.name == name) else {
+            if declared.is_empty() {
+                bail!("{what} takes no parameters; remove --param {name}");
             }
-            let known: Vec<&str> = task.params.iter().map(|p| p.name.as_str()).collect();
+            let known: Vec<&str> = declared.iter().map(|p| p.name.as_str()).collect();
             bail!(
-                "task `{}` has no parameter `{name}`; its parameters: {}",
-                task.name,
+                "{what} has no parameter `{name}`; its parameters: {}",
                 known.join(", ")
             );
         };

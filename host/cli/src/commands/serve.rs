@@ -133,17 +133,23 @@ pub async fn serve(spec: ServeSpec) -> anyhow::Result<ExitCode> {
             }
             apps
         }));
-        if let Some(wasm_known) = known_apps.take() {
-            known_apps = Some(Arc::new(move || {
-                let mut known = wasm_known();
-                for (name, handlers) in crate::builtin_apps() {
-                    known.apps.entry((*name).to_owned()).or_insert_with(|| {
-                        Some(handlers.iter().map(|h| (*h).to_owned()).collect())
-                    });
+    }
+    // Built-in apps: `input` always, `k8s` where this host runs the Kubernetes runner.
+    let k8s_here = k8s.is_some();
+    if let Some(wasm_known) = known_apps.take() {
+        known_apps = Some(Arc::new(move || {
+            let mut known = wasm_known();
+            for (name, handlers) in crate::builtin_apps() {
+                if *name == hops_k8s::APP && !k8s_here {
+                    continue;
                 }
                 known
-            }));
-        }
+                    .apps
+                    .entry((*name).to_owned())
+                    .or_insert_with(|| Some(handlers.iter().map(|h| (*h).to_owned()).collect()));
+            }
+            known
+        }));
     }
     let mut config = HostConfig::new(bus, &spec.pipelines);
     config.roles = spec.roles;
@@ -160,6 +166,8 @@ pub async fn serve(spec: ServeSpec) -> anyhow::Result<ExitCode> {
     config.api_addr = spec.api.api_addr;
     config.api = ApiConfig {
         token: spec.api.api_token,
+        trusted_user_header: spec.api.auth_proxy_header,
+        cors_origins: spec.api.cors_origins,
         ..ApiConfig::default()
     };
     config.on_reload = print_reloads();
@@ -169,7 +177,9 @@ pub async fn serve(spec: ServeSpec) -> anyhow::Result<ExitCode> {
         run_rate: spec.limits.run_rate(),
         ..RunnerOptions::default()
     };
-    let open_api = config.api.token.is_none() && !config.api_addr.ip().is_loopback();
+    let open_api = config.api.token.is_none()
+        && config.api.trusted_user_header.is_none()
+        && !config.api_addr.ip().is_loopback();
     let host = Host::start(config).await?;
     if open_api && host.api_addr().is_some() {
         eprintln!(

@@ -12,6 +12,7 @@ mod image;
 mod in_process;
 mod k8s;
 mod new;
+mod openapi;
 mod remote;
 mod up;
 mod validate;

@@ -2,6 +2,7 @@
 //! binary against the in-memory fake host served on a loopback port.
 
 mod event;
+mod input;
 mod replay;
 mod run;
 mod runs;

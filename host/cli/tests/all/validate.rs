@@ -213,3 +213,38 @@ fn the_k8s_example_is_clean() {
         "{text}"
     );
 }
+
+/// The approval example is clean: `input` is built in, with its one handler `ask`; a call to
+/// another handler of it is a warning.
+#[test]
+fn the_approval_example_is_clean_and_input_has_one_handler() {
+    let plugins = tempfile::tempdir().unwrap();
+    std::fs::copy(hops_test_plugins::ECHO, plugins.path().join("echo.wasm")).unwrap();
+    let out = hops()
+        .args(["validate"])
+        .arg(repo("examples/approval"))
+        .arg("--plugins")
+        .arg(plugins.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(!text.contains("warning"), "{text}");
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("main.hops"),
+        "on x {\n  call input_aks {\n    inputs = { prompt = \"?\" }\n  }\n}\n",
+    )
+    .unwrap();
+    let out = hops()
+        .arg("validate")
+        .arg(dir.path())
+        .arg("--plugins")
+        .arg(plugins.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(text.contains("warning: Unknown handler"), "{text}");
+    assert!(text.contains("input_ask"), "{text}");
+}

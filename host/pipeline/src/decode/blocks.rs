@@ -263,8 +263,8 @@ fn done(block: &Block, ctx: &mut Ctx<'_>) -> Done {
     }
 }
 
-/// `say_hello` → `Say Hello`.
-pub(crate) fn title_case(label: &str) -> String {
+/// A label as a display name: `dry_run` → `Dry Run` (the default of `display_name`).
+pub fn title_case(label: &str) -> String {
     label
         .split('_')
         .filter(|w| !w.is_empty())

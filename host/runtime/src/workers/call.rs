@@ -20,6 +20,7 @@ use super::AppLoop;
 use super::inflight::{Claim, released};
 use super::outcome::{Next, ResultTarget, after_attempt, call_with_timeout, record_attempt};
 use crate::call_headers::{self, CallSettings};
+use crate::inputs::{AskError, INPUT_APP, Inputs};
 use crate::local::LocalEnd;
 
 /// How the handling of one delivery ended.
@@ -29,6 +30,9 @@ pub(super) enum Ended {
     Stored,
     /// The request comes back later (a retry, a check that failed); nothing is stored yet.
     Later,
+    /// An input is open for the call and the request acked: its result comes with an answer
+    /// or at its deadline, from the API or another host.
+    Waiting,
     /// The host is stopping: the request goes back unacknowledged for another host.
     HandedBack {
         /// Whether the call had started running here.
@@ -112,6 +116,11 @@ impl AppLoop {
         }
         if let Some(ended) = self.already_stored(req).await {
             return ended;
+        }
+        if req.app == INPUT_APP
+            && let Some(inputs) = &self.inputs
+        {
+            return self.open_input(inputs, req, &heartbeat).await;
         }
         let slot = match Arc::clone(&running).try_acquire_owned() {
             Ok(slot) => slot,
@@ -205,6 +214,54 @@ impl AppLoop {
                 info!("the host that ran this call itself is gone; it runs again as attempt 2");
                 let _ = delivery.nak(None).await;
                 Some(Ended::Later)
+            }
+        }
+    }
+
+    /// Opens the input a request of the built-in `input` app asks for, then acks: the call
+    /// waits for its answer holding nothing. Inputs that are not a question end the call
+    /// errored; a NATS failure brings the request back.
+    async fn open_input(
+        &self,
+        inputs: &Inputs,
+        req: &Request<'_>,
+        heartbeat: &Heartbeat<'_>,
+    ) -> Ended {
+        let delivery = req.delivery;
+        let asked = match &delivery.payload_error {
+            Some(problem) => Err(AskError::Invalid(format!(
+                "the inputs of this call cannot be read: {problem}"
+            ))),
+            None => {
+                inputs
+                    .ask(
+                        &req.run_id,
+                        &req.call,
+                        &req.handler,
+                        &delivery.payload,
+                        delivery.published,
+                    )
+                    .await
+            }
+        };
+        match asked {
+            Ok(_) => {
+                if let Err(err) = delivery.ack_unconfirmed().await {
+                    // A redelivery finds the open input and acks again.
+                    debug!(error = %err, "ack failed");
+                }
+                Ended::Waiting
+            }
+            Err(AskError::Invalid(message)) => {
+                let now = Utc::now();
+                self.store(req, ResultMessage::errored(&message, now, now), heartbeat)
+                    .await;
+                Ended::Stored
+            }
+            Err(AskError::Bus(err)) => {
+                warn!(error = %err, "could not open the input; the request comes back");
+                let _ = delivery.nak(Some(Duration::from_secs(1))).await;
+                Ended::Later
             }
         }
     }

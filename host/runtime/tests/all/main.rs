@@ -7,6 +7,7 @@ mod harness;
 
 mod bad_input;
 mod e2e;
+mod inputs;
 mod limits;
 mod local_dispatch;
 mod metrics;

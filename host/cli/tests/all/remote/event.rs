@@ -37,7 +37,7 @@ fn sends_the_data_with_the_hops_object() {
     assert_eq!(
         events(&server),
         [(
-            json!({"ref": "main", "hops": {"source": "me", "event": "deploy", "action": "started"}}),
+            json!({"ref": "main", "hops": {"source": "me", "event": "deploy", "action": "started", "started_by": "local"}}),
             None
         )]
     );
