@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use crate::{
     Accepted, Answered, ErrorBody, FieldErrors, InputView, PurgeReport, Readiness, ReplayOutcome,
-    RunSummary, RunView, TaskInfo,
+    RunQuery, RunSummary, RunView, TaskInfo,
 };
 
 /// The address `hops up` serves the API on by default.
@@ -148,6 +148,27 @@ impl ApiClient {
     ) -> Result<Accepted, ClientError> {
         let path = ["api", "tasks", task, "runs"];
         self.call(self.request(Method::POST, &path).json(params), &path)
+            .await
+    }
+
+    /// `GET /api/runs` with filters and a page cursor (`query.before`).
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Invalid`] for a bad filter, or a transport/status error.
+    pub async fn find_runs(&self, query: &RunQuery) -> Result<Vec<RunSummary>, ClientError> {
+        let path = ["api", "runs"];
+        let mut params = vec![("limit", query.limit.to_string())];
+        if let Some(status) = query.status {
+            params.push(("status", status.as_str().to_owned()));
+        }
+        if let Some(task) = &query.task {
+            params.push(("task", task.clone()));
+        }
+        if let Some(before) = query.before {
+            params.push(("before", before.to_string()));
+        }
+        self.call(self.request(Method::GET, &path).query(&params), &path)
             .await
     }
 

@@ -74,6 +74,34 @@ pub struct RunSummary {
     /// The run-level error, if any.
     #[serde(default)]
     pub error: Option<String>,
+    /// Where the run's event is in the stream: pass the last one of a page as `?before=` for
+    /// the next page.
+    #[serde(default)]
+    pub sequence: Option<u64>,
+}
+
+/// Which runs `GET /api/runs` lists.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RunQuery {
+    /// At most this many, newest first.
+    pub limit: usize,
+    /// Only runs that stand so.
+    pub status: Option<RunStatus>,
+    /// Only runs of this task.
+    pub task: Option<String>,
+    /// Only runs whose event is before this stream sequence (the next page).
+    pub before: Option<u64>,
+}
+
+impl RunQuery {
+    /// Whether `run` is one this query asks for (the filters, not the paging).
+    pub fn matches(&self, run: &RunSummary) -> bool {
+        self.status.is_none_or(|s| s == run.status)
+            && self
+                .task
+                .as_ref()
+                .is_none_or(|t| run.event == "task" && run.action == *t)
+    }
 }
 
 /// One run's timeline.

@@ -4,7 +4,8 @@ use hops_core::{WebhookRequest, WebhookResponse};
 use serde_json::{Map, Value};
 
 use crate::{
-    Accepted, Answered, ApiError, InputView, PurgeReport, ReplayOutcome, RunSummary, RunView,
+    Accepted, Answered, ApiError, InputView, PurgeReport, ReplayOutcome, RunQuery, RunSummary,
+    RunView,
 };
 
 /// What the HTTP API needs from a running host. Implemented by the runtime.
@@ -42,6 +43,22 @@ pub trait HostApi: Send + Sync + 'static {
 
     /// Most recent runs first, at most `limit`.
     async fn list_runs(&self, limit: usize) -> Result<Vec<RunSummary>, ApiError>;
+
+    /// Runs that match `query`, newest first. The default filters the newest
+    /// [`MAX_RUNS_LIMIT`](crate::MAX_RUNS_LIMIT) of [`HostApi::list_runs`].
+    async fn find_runs(&self, query: &RunQuery) -> Result<Vec<RunSummary>, ApiError> {
+        let runs = self.list_runs(crate::MAX_RUNS_LIMIT).await?;
+        Ok(runs
+            .into_iter()
+            .filter(|r| {
+                query
+                    .before
+                    .is_none_or(|b| r.sequence.is_some_and(|s| s < b))
+            })
+            .filter(|r| query.matches(r))
+            .take(query.limit)
+            .collect())
+    }
 
     /// One run's timeline.
     async fn run(&self, run_id: &str) -> Result<RunView, ApiError>;

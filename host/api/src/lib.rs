@@ -11,7 +11,7 @@
 //! | `POST /api/events` | 202 [`Accepted`]; `Idempotency-Key` header de-duplicates |
 //! | `GET /api/tasks` | the tasks |
 //! | `POST /api/tasks/{name}/runs` | 202 [`Accepted`]; 404 unknown task; 400 field errors |
-//! | `GET /api/runs?limit=N` | [`RunSummary`] list (default 20, max 500) |
+//! | `GET /api/runs?limit=N&status=…&task=…&before=SEQ` | [`RunSummary`] list, newest first (default 20, max 500); `before` pages |
 //! | `GET /api/runs/{id}` | [`RunView`] |
 //! | `GET /api/runs/{id}/live` | Server-Sent Events: `run` (a [`RunView`]) on every change, `end` once it finished |
 //! | `POST /api/runs/{id}/replay?dry_run=…` | [`ReplayOutcome`] |
@@ -53,7 +53,8 @@ pub use config::{ApiConfig, DEFAULT_BODY_LIMIT};
 pub use csrf::CROSS_SITE_MESSAGE;
 pub use dto::{
     Accepted, Answered, CallStatus, CallView, InputView, ParamInfo, ParamKind, PipelineView,
-    PlannedCall, PurgeReport, Readiness, ReplayOutcome, RunStatus, RunSummary, RunView, TaskInfo,
+    PlannedCall, PurgeReport, Readiness, ReplayOutcome, RunQuery, RunStatus, RunSummary, RunView,
+    TaskInfo,
 };
 pub use error::{ApiError, ErrorBody, FieldErrors};
 pub use host::HostApi;

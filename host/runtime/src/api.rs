@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use async_trait::async_trait;
 use hops_api::{
     Accepted, Answered, ApiError, HostApi, InputView, PipelineView, PlannedCall, PurgeReport,
-    ReplayOutcome, RunStatus, RunSummary, RunView,
+    ReplayOutcome, RunQuery, RunStatus, RunSummary, RunView,
 };
 use hops_bus::{Bus, BusError, Channels, EventScan};
 use hops_core::{
@@ -137,6 +137,54 @@ fn check_run_id(run_id: &str) -> Result<(), ApiError> {
         .map_err(|e| ApiError::NotFound(format!("no run {run_id:?}: {e}")))
 }
 
+impl HostServices {
+    /// The summary lines of runs, from their events (newest first, as given).
+    async fn summaries(&self, events: Vec<hops_bus::RunMessage>) -> Vec<RunSummary> {
+        let summaries = events.into_iter().map(|event| async move {
+            let run_id = event.subject.run_id.clone();
+            let meta = serde_json::from_slice::<Value>(&event.payload)
+                .ok()
+                .and_then(|v| EventMeta::of(&v).ok());
+            let marker = match self.bus.subjects().done(&run_id, RUN_MARKER) {
+                Ok(subject) => self.bus.read_last(&subject).await.ok().flatten(),
+                Err(_) => None,
+            };
+            let marker_value = marker
+                .as_ref()
+                .and_then(|m| serde_json::from_slice::<Value>(&m.payload).ok());
+            RunSummary {
+                run_id,
+                status: match &marker_value {
+                    Some(v) if marker_errored(v) => RunStatus::Errored,
+                    Some(_) => RunStatus::Completed,
+                    None if marker.is_some() => RunStatus::Completed,
+                    None => RunStatus::Running,
+                },
+                source: meta.as_ref().map(|m| m.source.clone()).unwrap_or_default(),
+                event: meta.as_ref().map(|m| m.event.clone()).unwrap_or_default(),
+                action: meta.as_ref().map(|m| m.action.clone()).unwrap_or_default(),
+                started_by: serde_json::from_slice::<Value>(&event.payload)
+                    .ok()
+                    .and_then(|v| {
+                        v.pointer(&format!("/hops/{}", hops_api::STARTED_BY))?
+                            .as_str()
+                            .map(str::to_owned)
+                    }),
+                started_at: event.published,
+                finished_at: marker.as_ref().map(|m| m.published),
+                error: marker_value.as_ref().and_then(marker_error),
+                sequence: Some(event.stream_sequence),
+            }
+        });
+        futures::future::join_all(summaries).await
+    }
+}
+
+/// Events read per page when runs are filtered.
+const RUNS_PAGE: usize = 100;
+/// The most events one filtered listing reads before it answers with what it found.
+const MAX_SCANNED_RUNS: usize = 5_000;
+
 #[async_trait]
 impl HostApi for HostServices {
     fn ready(&self) -> Result<(), String> {
@@ -215,42 +263,28 @@ impl HostApi for HostServices {
             .scan_events(EventScan::latest(limit))
             .await
             .map_err(bus_error)?;
-        let summaries = events.into_iter().map(|event| async move {
-            let run_id = event.subject.run_id.clone();
-            let meta = serde_json::from_slice::<Value>(&event.payload)
-                .ok()
-                .and_then(|v| EventMeta::of(&v).ok());
-            let marker = match self.bus.subjects().done(&run_id, RUN_MARKER) {
-                Ok(subject) => self.bus.read_last(&subject).await.ok().flatten(),
-                Err(_) => None,
-            };
-            let marker_value = marker
-                .as_ref()
-                .and_then(|m| serde_json::from_slice::<Value>(&m.payload).ok());
-            RunSummary {
-                run_id,
-                status: match &marker_value {
-                    Some(v) if marker_errored(v) => RunStatus::Errored,
-                    Some(_) => RunStatus::Completed,
-                    None if marker.is_some() => RunStatus::Completed,
-                    None => RunStatus::Running,
-                },
-                source: meta.as_ref().map(|m| m.source.clone()).unwrap_or_default(),
-                event: meta.as_ref().map(|m| m.event.clone()).unwrap_or_default(),
-                action: meta.as_ref().map(|m| m.action.clone()).unwrap_or_default(),
-                started_by: serde_json::from_slice::<Value>(&event.payload)
-                    .ok()
-                    .and_then(|v| {
-                        v.pointer(&format!("/hops/{}", hops_api::STARTED_BY))?
-                            .as_str()
-                            .map(str::to_owned)
-                    }),
-                started_at: event.published,
-                finished_at: marker.as_ref().map(|m| m.published),
-                error: marker_value.as_ref().and_then(marker_error),
+        Ok(self.summaries(events).await)
+    }
+
+    async fn find_runs(&self, query: &RunQuery) -> Result<Vec<RunSummary>, ApiError> {
+        let mut found = Vec::new();
+        let mut before = query.before;
+        let mut scanned = 0;
+        // Pages of events, newest first, until enough match or the scan has read its bound.
+        while found.len() < query.limit && scanned < MAX_SCANNED_RUNS {
+            let mut scan = EventScan::latest(RUNS_PAGE);
+            scan.before_sequence = before;
+            let events = self.bus.scan_events(scan).await.map_err(bus_error)?;
+            if events.is_empty() {
+                break;
             }
-        });
-        Ok(futures::future::join_all(summaries).await)
+            scanned += events.len();
+            before = events.iter().map(|e| e.stream_sequence).min();
+            let page = self.summaries(events).await;
+            found.extend(page.into_iter().filter(|r| query.matches(r)));
+        }
+        found.truncate(query.limit);
+        Ok(found)
     }
 
     async fn run(&self, run_id: &str) -> Result<RunView, ApiError> {

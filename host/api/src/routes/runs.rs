@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 
 use crate::router::AppState;
-use crate::{ApiError, PurgeReport, ReplayOutcome, RunSummary, RunView};
+use crate::{ApiError, PurgeReport, ReplayOutcome, RunQuery, RunStatus, RunSummary, RunView};
 
 /// The longest `older_than` that counts; longer ones mean the same.
 const MAX_AGE: std::time::Duration = std::time::Duration::from_secs(100 * 365 * 86_400);
@@ -15,7 +15,8 @@ pub const DEFAULT_RUNS_LIMIT: usize = 20;
 /// The most runs one `GET /api/runs` returns.
 pub const MAX_RUNS_LIMIT: usize = 500;
 
-/// Most recent runs first; `?limit=N` (default 20, at most 500).
+/// Most recent runs first; `?limit=N` (default 20, at most 500), `?status=`, `?task=`, and
+/// `?before=<sequence>` for the next page.
 #[utoipa::path(get, path = "/api/runs", tag = "runs",
     params(RunsQuery),
     responses(
@@ -39,7 +40,58 @@ pub(crate) async fn list(
             }
         },
     };
-    Ok(Json(state.api.list_runs(limit).await?))
+    let q = query.as_deref();
+    let status = match query_param(q, "status") {
+        None => None,
+        Some("running") => Some(RunStatus::Running),
+        Some("completed") => Some(RunStatus::Completed),
+        Some("errored") => Some(RunStatus::Errored),
+        Some(other) => {
+            return Err(ApiError::invalid(format!(
+                "status must be running, completed or errored, got `{other}`"
+            )));
+        }
+    };
+    let task = match query_param(q, "task") {
+        None => None,
+        Some(name) if valid_task(name) => Some(name.to_owned()),
+        Some(other) => {
+            return Err(ApiError::invalid(format!(
+                "task must be a task's name (letters, digits, _ and -), got `{other}`"
+            )));
+        }
+    };
+    let before = match query_param(q, "before") {
+        None => None,
+        Some(text) => match text.parse::<u64>() {
+            Ok(n) if (1..=MAX_SEQUENCE).contains(&n) => Some(n),
+            _ => {
+                return Err(ApiError::invalid(format!(
+                    "before must be the `sequence` of a listed run, got `{text}`"
+                )));
+            }
+        },
+    };
+    if status.is_none() && task.is_none() && before.is_none() {
+        return Ok(Json(state.api.list_runs(limit).await?));
+    }
+    let query = RunQuery {
+        limit,
+        status,
+        task,
+        before,
+    };
+    Ok(Json(state.api.find_runs(&query).await?))
+}
+
+/// The largest `before` taken: the largest integer a JSON number keeps exactly.
+const MAX_SEQUENCE: u64 = 9_007_199_254_740_991;
+
+fn valid_task(name: &str) -> bool {
+    (1..=128).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// One run's timeline, 404 when there is no such run.
@@ -124,6 +176,15 @@ pub(crate) struct RunsQuery {
     /// How many runs (default 20).
     #[param(minimum = 1, maximum = 500)]
     limit: Option<u16>,
+    /// Only runs that stand so.
+    #[param(inline)]
+    status: Option<RunStatus>,
+    /// Only runs of this task.
+    #[param(pattern = "^[A-Za-z0-9_-]{1,128}$")]
+    task: Option<String>,
+    /// The next page: only runs before this `sequence` (the last one of the previous page).
+    #[param(minimum = 1, maximum = 9_007_199_254_740_991_u64)]
+    before: Option<u64>,
 }
 
 /// `?older_than=&dry_run=` of `POST /api/runs/purge`.

@@ -139,6 +139,7 @@ impl FakeRun {
                 .is_finished()
                 .then(|| self.started_at + chrono::Duration::milliseconds(42)),
             error: None,
+            sequence: None,
         }
     }
 }

@@ -207,3 +207,28 @@ async fn purge_needs_a_duration_and_passes_it_and_dry_run_on() {
         dry_run: false,
     }));
 }
+
+#[tokio::test]
+async fn runs_are_filtered_by_status_and_task() {
+    let server = start().await;
+    server.host.set_polls_until_done(0);
+    let (status, _) = post(&server, "/api/tasks/ping/runs", "").await;
+    assert_eq!(status, 202);
+    server
+        .host
+        .start_run(json!({"fail": true, "hops": {"source": "t", "event": "push"}}))
+        .unwrap();
+    let (status, errored) = get(&server, "/api/runs?status=errored").await;
+    assert_eq!(status, 200);
+    assert_eq!(errored.as_array().unwrap().len(), 1);
+    assert_eq!(errored[0]["event"], "push");
+    let (_, pings) = get(&server, "/api/runs?task=ping").await;
+    assert_eq!(pings.as_array().unwrap().len(), 1);
+    assert_eq!(pings[0]["action"], "ping");
+    let (_, none) = get(&server, "/api/runs?task=deploy&status=completed").await;
+    assert_eq!(none, json!([]));
+    for bad in ["status=done", "task=a%20b", "before=0", "before=x"] {
+        let (status, body) = get(&server, &format!("/api/runs?{bad}")).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
+}

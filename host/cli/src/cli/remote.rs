@@ -120,6 +120,16 @@ pub struct RunsListArgs {
     /// How many runs to show (at most 500).
     #[arg(long, short = 'n', default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..=500))]
     pub limit: u16,
+    /// Only runs that stand so.
+    #[arg(long, value_parser = ["running", "completed", "errored"])]
+    pub status: Option<String>,
+    /// Only runs of this task.
+    #[arg(long, value_name = "TASK")]
+    pub task: Option<String>,
+    /// The next page: only runs before this sequence (the `sequence` of the last run shown
+    /// by `--json`).
+    #[arg(long, value_name = "SEQUENCE")]
+    pub before: Option<u64>,
     /// Print the runs as a JSON array.
     #[arg(long)]
     pub json: bool,

@@ -48,10 +48,23 @@ async fn purge(args: RunsPurgeArgs) -> anyhow::Result<ExitCode> {
 
 async fn list(args: RunsListArgs) -> anyhow::Result<ExitCode> {
     let client = remote::connect(&args.api)?;
-    let runs = client
-        .list_runs(usize::from(args.limit))
-        .await
-        .context("cannot list runs")?;
+    let filtered = args.status.is_some() || args.task.is_some() || args.before.is_some();
+    let runs = if filtered {
+        let query = hops_api::RunQuery {
+            limit: usize::from(args.limit),
+            status: args.status.as_deref().map(|s| match s {
+                "running" => hops_api::RunStatus::Running,
+                "completed" => hops_api::RunStatus::Completed,
+                _ => hops_api::RunStatus::Errored,
+            }),
+            task: args.task.clone(),
+            before: args.before,
+        };
+        client.find_runs(&query).await
+    } else {
+        client.list_runs(usize::from(args.limit)).await
+    }
+    .context("cannot list runs")?;
     if args.json {
         print_json(&runs)?;
     } else if runs.is_empty() {
@@ -199,6 +212,7 @@ mod tests {
                 started_at: at,
                 finished_at: Some(at + chrono::Duration::milliseconds(1500)),
                 error: None,
+                sequence: None,
             },
             RunSummary {
                 run_id: "r-22".into(),
@@ -210,6 +224,7 @@ mod tests {
                 started_at: at,
                 finished_at: None,
                 error: None,
+                sequence: None,
             },
         ];
         assert_eq!(

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use hops_api::{ApiError, CallStatus, HostApi as _, InputView, RunStatus};
+use hops_api::{ApiError, CallStatus, HostApi as _, InputView, RunQuery, RunStatus};
 use hops_runtime::Host;
 use hops_testutil::NatsServer;
 use serde_json::{Map, Value, json};
@@ -34,6 +34,12 @@ on hurry {
   call input_ask {
     name   = "fast"
     inputs = { prompt = "Quick?", deadline = "1s" }
+  }
+}
+
+on ping {
+  call tools_echo {
+    name = "pong"
   }
 }
 
@@ -256,5 +262,57 @@ async fn an_input_past_its_deadline_ends_errored_and_a_bad_question_errors_at_on
     let error = wrong.error.as_deref().unwrap();
     assert!(error.contains("prompt must be a string"), "{error}");
     assert!(services.inputs().await.unwrap().is_empty());
+    host.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_are_listed_by_status_and_paged() {
+    hops_testutil::init_tracing();
+    let nats = NatsServer::start().await;
+    let dir = pipelines("p", PIPELINES);
+    let log = CallLog::default();
+    let host = start_host(&nats.url(), dir.path(), &["tools"], &log).await;
+    let services = host.services();
+    let mut pings = Vec::new();
+    for _ in 0..3 {
+        let run = send(&host, json!({"hops": {"source": "t", "event": "ping"}})).await;
+        wait_run(&host, &run, Duration::from_secs(15)).await;
+        pings.push(run);
+    }
+    let waiting = send(
+        &host,
+        json!({"service": "x", "hops": {"source": "t", "event": "deploy"}}),
+    )
+    .await;
+    open_input(&host, &waiting).await;
+
+    let running = services
+        .find_runs(&RunQuery {
+            limit: 10,
+            status: Some(RunStatus::Running),
+            ..RunQuery::default()
+        })
+        .await
+        .unwrap();
+    let ids: Vec<&str> = running.iter().map(|r| r.run_id.as_str()).collect();
+    assert_eq!(ids, [waiting.as_str()]);
+
+    let completed = RunQuery {
+        limit: 2,
+        status: Some(RunStatus::Completed),
+        ..RunQuery::default()
+    };
+    let first = services.find_runs(&completed).await.unwrap();
+    let ids: Vec<&str> = first.iter().map(|r| r.run_id.as_str()).collect();
+    assert_eq!(ids, [pings[2].as_str(), pings[1].as_str()]);
+    let next = services
+        .find_runs(&RunQuery {
+            before: first.last().unwrap().sequence,
+            ..completed.clone()
+        })
+        .await
+        .unwrap();
+    let ids: Vec<&str> = next.iter().map(|r| r.run_id.as_str()).collect();
+    assert_eq!(ids, [pings[0].as_str()]);
     host.shutdown(Duration::from_secs(5)).await;
 }

@@ -192,3 +192,27 @@ fn follow_prints_changes_until_the_run_ends() {
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(out.json()["status"], "completed");
 }
+
+#[test]
+fn list_filters_by_status_and_task() {
+    let server = server();
+    server.host.set_polls_until_done(0);
+    let failed = server
+        .host
+        .start_run(json!({"fail": true, "hops": {"source": "me", "event": "push"}}))
+        .unwrap();
+    server
+        .host
+        .start_run(json!({"hops": {"source": "hiphops", "event": "task", "action": "ping"}}))
+        .unwrap();
+    let out = output(hops(&server).args(["runs", "list", "--status", "errored", "--json"]));
+    assert_eq!(out.code, 0, "{out:?}");
+    let runs = out.json();
+    assert_eq!(runs.as_array().unwrap().len(), 1, "{runs}");
+    assert_eq!(runs[0]["run_id"], failed.as_str());
+    let out = output(hops(&server).args(["runs", "list", "--task", "ping", "--json"]));
+    assert_eq!(out.json()[0]["action"], "ping");
+    let out = output(hops(&server).args(["runs", "list", "--status", "done"]));
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("running, completed, errored"), "{out:?}");
+}
