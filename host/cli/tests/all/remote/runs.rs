@@ -214,5 +214,8 @@ fn list_filters_by_status_and_task() {
     assert_eq!(out.json()[0]["action"], "ping");
     let out = output(hops(&server).args(["runs", "list", "--status", "done"]));
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(out.stderr.contains("running, completed, errored"), "{out:?}");
+    assert!(
+        out.stderr.contains("running, completed, errored"),
+        "{out:?}"
+    );
 }
