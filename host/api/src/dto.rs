@@ -376,6 +376,17 @@ pub enum ParamKind {
     Other,
 }
 
+impl From<hops_pipeline::ParamType> for ParamKind {
+    fn from(kind: hops_pipeline::ParamType) -> Self {
+        match kind {
+            hops_pipeline::ParamType::String => ParamKind::String,
+            hops_pipeline::ParamType::Text => ParamKind::Text,
+            hops_pipeline::ParamType::Number => ParamKind::Number,
+            hops_pipeline::ParamType::Bool => ParamKind::Bool,
+        }
+    }
+}
+
 impl ParamKind {
     /// The lowercase name, as in JSON.
     pub fn as_str(self) -> &'static str {

@@ -3,6 +3,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+/// The key of an event's `hops` object that says who started its run through the API (the
+/// auth-proxy user, `token`, or `local`).
+pub const STARTED_BY: &str = "started_by";
+
 /// The `hops` metadata object every source event carries.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventMeta {
@@ -117,7 +121,7 @@ impl SourceEvent {
     /// Records who started the run (`hops.started_by`), as the API authenticated them.
     pub fn started_by(mut self, by: &str) -> Self {
         if let Some(Value::Object(hops)) = self.payload.get_mut("hops") {
-            hops.insert("started_by".to_owned(), Value::String(by.to_owned()));
+            hops.insert(STARTED_BY.to_owned(), Value::String(by.to_owned()));
         }
         self
     }

@@ -22,7 +22,7 @@ mod version;
 mod worker;
 
 pub use call::{CallError, CallOutput, CallRequest};
-pub use event::{EventError, EventMeta, SourceEvent, json_type};
+pub use event::{EventError, EventMeta, STARTED_BY, SourceEvent, json_type};
 pub use listener::{
     EmitError, Emitted, EventSink, Listener, ListenerError, Listeners, WebhookRequest,
     WebhookResponse,

@@ -142,9 +142,8 @@ impl HostServices {
     async fn summaries(&self, events: Vec<hops_bus::RunMessage>) -> Vec<RunSummary> {
         let summaries = events.into_iter().map(|event| async move {
             let run_id = event.subject.run_id.clone();
-            let meta = serde_json::from_slice::<Value>(&event.payload)
-                .ok()
-                .and_then(|v| EventMeta::of(&v).ok());
+            let payload = serde_json::from_slice::<Value>(&event.payload).ok();
+            let meta = payload.as_ref().and_then(|v| EventMeta::of(v).ok());
             let marker = match self.bus.subjects().done(&run_id, RUN_MARKER) {
                 Ok(subject) => self.bus.read_last(&subject).await.ok().flatten(),
                 Err(_) => None,
@@ -163,13 +162,12 @@ impl HostServices {
                 source: meta.as_ref().map(|m| m.source.clone()).unwrap_or_default(),
                 event: meta.as_ref().map(|m| m.event.clone()).unwrap_or_default(),
                 action: meta.as_ref().map(|m| m.action.clone()).unwrap_or_default(),
-                started_by: serde_json::from_slice::<Value>(&event.payload)
-                    .ok()
-                    .and_then(|v| {
-                        v.pointer(&format!("/hops/{}", hops_api::STARTED_BY))?
-                            .as_str()
-                            .map(str::to_owned)
-                    }),
+                started_by: payload.as_ref().and_then(|v| {
+                    v.get("hops")?
+                        .get(hops_core::STARTED_BY)?
+                        .as_str()
+                        .map(str::to_owned)
+                }),
                 started_at: event.published,
                 finished_at: marker.as_ref().map(|m| m.published),
                 error: marker_value.as_ref().and_then(marker_error),

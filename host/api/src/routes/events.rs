@@ -12,8 +12,7 @@ use crate::router::AppState;
 use crate::routes::{Rejected, json_object};
 use crate::{Accepted, ApiError};
 
-/// The key of an event's `hops` object that says who started its run through the API.
-pub const STARTED_BY: &str = "started_by";
+pub use hops_core::STARTED_BY;
 
 /// The header carrying an idempotency key: the same key yields the same run and no second one.
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";

@@ -293,7 +293,7 @@ impl HostApi for FakeHost {
         if !by.is_empty()
             && let Some(Value::Object(hops)) = payload.get_mut("hops")
         {
-            hops.insert("started_by".to_owned(), json!(by));
+            hops.insert(hops_core::STARTED_BY.to_owned(), json!(by));
         }
         let run_id = SourceEvent::fresh_run_id();
         Self::insert_run(&mut state, run_id.clone(), Value::Object(payload))?;

@@ -131,7 +131,8 @@ impl FakeRun {
             action: self.meta.action.clone(),
             started_by: self
                 .event
-                .pointer("/hops/started_by")
+                .get("hops")
+                .and_then(|hops| hops.get(hops_core::STARTED_BY))
                 .and_then(|v| v.as_str())
                 .map(str::to_owned),
             started_at: self.started_at,

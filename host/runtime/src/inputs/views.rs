@@ -1,7 +1,7 @@
 //! Open inputs as the API shows them, and finding one by the call's name.
 
 use hops_api::{ApiError, InputView, ParamInfo, ParamKind};
-use hops_pipeline::{ParamType, PipelineSet};
+use hops_pipeline::PipelineSet;
 
 use super::OpenInput;
 use crate::views::split_call;
@@ -20,12 +20,7 @@ pub(crate) fn input_view(open: &OpenInput, set: Option<&PipelineSet>) -> InputVi
             .iter()
             .map(|p| ParamInfo {
                 name: p.name.clone(),
-                kind: match p.kind {
-                    ParamType::String => ParamKind::String,
-                    ParamType::Text => ParamKind::Text,
-                    ParamType::Number => ParamKind::Number,
-                    ParamType::Bool => ParamKind::Bool,
-                },
+                kind: ParamKind::from(p.kind),
                 required: p.required,
                 default: p.default.clone(),
                 display_name: p.display_name.clone(),
