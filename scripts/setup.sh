@@ -72,6 +72,20 @@ if [ ! -f "$root/sdk/js/node_modules/.package-lock.json" ] \
   (cd "$root/sdk/js" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+# The console's browser test (host/cli/tests/all/console.rs): Debian's Chromium, driven by
+# playwright-core from npm (a browser download by playwright is not needed, nor possible here).
+if [ ! -x /usr/bin/chromium ] && [ -z "${HOPS_CHROMIUM:-}" ]; then
+  say "installing chromium (the console's browser test)"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
+fi
+browser_tests="$root/host/cli/tests/browser"
+if [ ! -f "$browser_tests/node_modules/.package-lock.json" ] \
+    || [ "$browser_tests/package-lock.json" -nt "$browser_tests/node_modules/.package-lock.json" ]; then
+  say "installing playwright-core (npm ci in host/cli/tests/browser)"
+  (cd "$browser_tests" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
 if [ "$image_tools" -eq 1 ]; then
   if ! rustup target list --installed | grep -qx x86_64-unknown-linux-musl; then
     say "adding the x86_64-unknown-linux-musl Rust target (the static binary of the image)"

@@ -74,6 +74,10 @@ pub struct RunSummary {
     /// The run-level error, if any.
     #[serde(default)]
     pub error: Option<String>,
+    /// The pipelines (`on` slugs) the run's event matched; known once the run ended (empty
+    /// while it runs, and for runs that ended before hosts recorded them).
+    #[serde(default)]
+    pub pipelines: Vec<String>,
     /// Where the run's event is in the stream: pass the last one of a page as `?before=` for
     /// the next page.
     #[serde(default)]

@@ -105,6 +105,15 @@ pub trait HostApi: Send + Sync + 'static {
         ))
     }
 
+    /// The diagnostics of the last pipeline load and the apps that do not serve. The default
+    /// reports the app listing's failed apps only.
+    async fn problems(&self) -> Result<crate::Problems, ApiError> {
+        Ok(crate::Problems {
+            pipelines: None,
+            apps: crate::AppProblem::from_listing(&self.apps().await?),
+        })
+    }
+
     /// App listing (its shape is owned by the wasm layer; passed through as JSON).
     async fn apps(&self) -> Result<Value, ApiError>;
 

@@ -6,6 +6,7 @@
 //!
 //! | route | answer |
 //! |---|---|
+//! | `GET /`, `/tasks[/{name}]`, `/runs[/{id}[/replay]]`, `/inputs`, `/apps`, `/problems` | the web console (one page; it reads the API) |
 //! | `GET\|HEAD /health` | 200 `ok` |
 //! | `GET /ready` | 200 `{"ready": true}` / 503 `{"ready": false, "reason": …}` |
 //! | `POST /api/events` | 202 [`Accepted`]; `Idempotency-Key` header de-duplicates |
@@ -17,7 +18,8 @@
 //! | `POST /api/runs/{id}/replay?dry_run=…` | [`ReplayOutcome`] |
 //! | `GET /api/inputs` | [`InputView`] list: calls waiting for a person's answer |
 //! | `POST /api/runs/{id}/inputs/{call}` | [`Answered`]; 400 field errors; 404 no such open input; 409 already answered |
-//! | `GET /api/apps` | the app listing (also at `/api/plugins`) |
+//! | `GET /api/apps` | the app listing (also at `/api/plugins`), with each app's recent errors |
+//! | `GET /api/problems` | [`Problems`]: diagnostics of the last pipeline load, apps that do not serve |
 //! | `ANY /listen/{app}/…` | the listener's answer, passed through |
 //!
 //! Errors are `{"message": …, "errors": {field: [problem]}}` with 400/401/404/409/413/500/503.
@@ -34,12 +36,14 @@
 mod auth;
 mod client;
 mod config;
+mod console;
 mod csrf;
 mod dto;
 mod error;
 mod host;
 mod listen;
 mod openapi;
+mod problems;
 mod router;
 mod routes;
 mod server;
@@ -58,6 +62,7 @@ pub use dto::{
 };
 pub use error::{ApiError, ErrorBody, FieldErrors};
 pub use host::HostApi;
+pub use problems::{AppProblem, DiagnosticView, PipelineLoad, Problems};
 pub use router::router;
 pub use routes::events::{IDEMPOTENCY_KEY, STARTED_BY};
 pub use routes::runs::{DEFAULT_RUNS_LIMIT, MAX_RUNS_LIMIT};

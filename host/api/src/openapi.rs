@@ -32,6 +32,7 @@ use crate::routes;
         routes::inputs::list,
         routes::inputs::answer,
         routes::apps::list,
+        routes::problems::show,
         document,
     ),
     modifiers(&BearerAuth),

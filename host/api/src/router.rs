@@ -22,12 +22,12 @@ pub(crate) struct AppState {
     pub(crate) config: Arc<ApiConfig>,
 }
 
-/// Builds the HTTP API over `api`.
+/// Builds the HTTP API over `api`, with the web console at `/`.
 ///
 /// Routes: `GET|HEAD /health`, `GET /ready`, `GET /metrics`, `POST /api/events`, `GET /api/tasks`,
 /// `POST /api/tasks/{name}/runs`, `GET /api/runs`, `GET /api/runs/{id}`,
 /// `POST /api/runs/{id}/replay`, `POST /api/runs/purge`, `GET /api/inputs`,
-/// `POST /api/runs/{id}/inputs/{call}`, `GET /api/apps` (also `/api/plugins`), and any method on `/listen/{app}/...`.
+/// `POST /api/runs/{id}/inputs/{call}`, `GET /api/apps` (also `/api/plugins`), `GET /api/problems`, and any method on `/listen/{app}/...`.
 /// `/api/*` requires the bearer token when [`ApiConfig::token`] is set.
 pub fn router(api: Arc<dyn HostApi>, config: ApiConfig) -> Router {
     let body_limit = config.body_limit;
@@ -48,6 +48,7 @@ pub fn router(api: Arc<dyn HostApi>, config: ApiConfig) -> Router {
         .route("/api/runs/{id}/inputs/{call}", post(routes::inputs::answer))
         .route("/api/inputs", get(routes::inputs::list))
         .route("/api/apps", get(routes::apps::list))
+        .route("/api/problems", get(routes::problems::show))
         // The name of earlier versions, kept for old clients.
         .route("/api/plugins", get(routes::apps::list))
         .route_layer(middleware::from_fn_with_state(
@@ -63,6 +64,7 @@ pub fn router(api: Arc<dyn HostApi>, config: ApiConfig) -> Router {
         .route("/listen/{app}/", any(listen::webhook))
         .route("/listen/{app}/{*path}", any(listen::webhook))
         .merge(api_routes)
+        .merge(crate::console::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(

@@ -6,6 +6,7 @@ pub(crate) mod health;
 pub(crate) mod inputs;
 pub(crate) mod live;
 pub(crate) mod metrics;
+pub(crate) mod problems;
 pub(crate) mod runs;
 pub(crate) mod tasks;
 

@@ -63,6 +63,10 @@ pub struct ResultMeta {
     /// authenticated: a proxy-header user, `token`, or `local`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub answered_by: Option<String>,
+    /// On a run's done marker: the pipelines (`on` slugs) the run's event matched, so a run
+    /// list can name them without reading the whole run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pipelines: Vec<String>,
 }
 
 impl ResultMessage {
@@ -87,6 +91,7 @@ impl ResultMessage {
                     previous_attempts: Vec::new(),
                     notes: output.notes.clone(),
                     answered_by: None,
+                    pipelines: Vec::new(),
                 },
                 json: output.json.clone(),
                 status_code: output.status_code,
@@ -112,6 +117,7 @@ impl ResultMessage {
                 previous_attempts: Vec::new(),
                 notes: Vec::new(),
                 answered_by: None,
+                pipelines: Vec::new(),
             },
             json: None,
             status_code: None,
@@ -139,6 +145,7 @@ impl ResultMessage {
                 previous_attempts: Vec::new(),
                 notes: Vec::new(),
                 answered_by: None,
+                pipelines: Vec::new(),
             },
             json: Some(serde_json::Value::Bool(!errored)),
             status_code: None,

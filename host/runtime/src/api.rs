@@ -171,6 +171,13 @@ impl HostServices {
                 started_at: event.published,
                 finished_at: marker.as_ref().map(|m| m.published),
                 error: marker_value.as_ref().and_then(marker_error),
+                pipelines: marker_value
+                    .as_ref()
+                    .and_then(|v| v.pointer("/hops/pipelines")?.as_array().cloned())
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|p| p.as_str().map(str::to_owned))
+                    .collect(),
                 sequence: Some(event.stream_sequence),
             }
         });
@@ -464,11 +471,30 @@ impl HostApi for HostServices {
         Ok(self.metrics.encode())
     }
 
+    async fn problems(&self) -> Result<hops_api::Problems, ApiError> {
+        let pipelines = self.store.last_load().map(|load| hops_api::PipelineLoad {
+            loaded_at: load.at,
+            applied: load.applied,
+            version: crate::pipelines::short(&load.hash).to_owned(),
+            current_version: self
+                .store
+                .current()
+                .map(|c| crate::pipelines::short(&c.hash).to_owned()),
+            diagnostics: load.diagnostics.iter().map(diagnostic_view).collect(),
+        });
+        Ok(hops_api::Problems {
+            pipelines,
+            apps: hops_api::AppProblem::from_listing(&self.apps().await?),
+        })
+    }
+
     async fn apps(&self) -> Result<Value, ApiError> {
-        Ok(match &self.app_listing {
+        let mut listing = match &self.app_listing {
             Some(list) => list(),
             None => Value::Array(Vec::new()),
-        })
+        };
+        self.metrics.recent_errors().annotate(&mut listing);
+        Ok(listing)
     }
 
     async fn webhook(
@@ -490,6 +516,22 @@ impl HostApi for HostServices {
                 ApiError::Unavailable(format!("listener {app} is unavailable: {message}"))
             }
         })
+    }
+}
+
+fn diagnostic_view(d: &hops_pipeline::Diagnostic) -> hops_api::DiagnosticView {
+    hops_api::DiagnosticView {
+        severity: match d.severity {
+            hops_pipeline::Severity::Error => "error",
+            hops_pipeline::Severity::Warning => "warning",
+        }
+        .to_owned(),
+        summary: d.summary.clone(),
+        detail: d.detail.clone(),
+        help: d.help.clone(),
+        file: d.file.clone(),
+        line: d.start.map(|p| p.line),
+        column: d.start.map(|p| p.column),
     }
 }
 

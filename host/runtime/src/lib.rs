@@ -21,6 +21,7 @@ pub mod params;
 pub mod pipelines;
 pub mod presence;
 pub mod rate;
+pub mod recent_errors;
 pub mod run_record;
 pub mod runner;
 pub mod schedules;

@@ -67,6 +67,8 @@ pub struct Metrics {
     consumer_in_flight: Family<ConsumerLabels, Gauge>,
     apps: Family<StateLabels, Gauge>,
     inputs_open: Gauge,
+    /// Not a metric: the last errored calls of each app, for the app listing.
+    recent_errors: crate::recent_errors::RecentErrors,
 }
 
 /// `outcome` label alone.
@@ -157,6 +159,7 @@ impl Metrics {
             consumer_pending,
             consumer_in_flight,
             apps,
+            recent_errors: Default::default(),
         }
     }
 
@@ -204,6 +207,11 @@ impl Metrics {
                 })
                 .observe(ran.as_secs_f64());
         }
+    }
+
+    /// The last errored calls of each app this process stored results for.
+    pub fn recent_errors(&self) -> &crate::recent_errors::RecentErrors {
+        &self.recent_errors
     }
 
     /// Sets the backlog gauges of consumer `consumer` as just read.

@@ -33,6 +33,19 @@ pub type ReloadHook = Arc<dyn Fn(&PipelineSet, bool) + Send + Sync>;
 /// Pinned versions by hash, with their insertion order for eviction.
 type PinnedCache = (HashMap<String, Arc<PipelineSet>>, VecDeque<String>);
 
+/// What the last read of the pipelines directory found.
+#[derive(Debug, Clone)]
+pub struct LoadReport {
+    /// When it was read.
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// False when errors kept the previous version.
+    pub applied: bool,
+    /// The hash of the set that was read.
+    pub hash: String,
+    /// Its errors and warnings.
+    pub diagnostics: Vec<hops_pipeline::Diagnostic>,
+}
+
 /// The host's pipelines.
 pub struct PipelineStore {
     dir: PathBuf,
@@ -42,6 +55,7 @@ pub struct PipelineStore {
     changed: watch::Sender<u64>,
     hook: ReloadHook,
     options: LoadOptions,
+    last_load: RwLock<Option<LoadReport>>,
 }
 
 impl PipelineStore {
@@ -74,6 +88,7 @@ impl PipelineStore {
             changed: watch::channel(0).0,
             hook,
             options,
+            last_load: RwLock::new(None),
         });
         store.reload().await?;
         Ok(store)
@@ -82,6 +97,11 @@ impl PipelineStore {
     /// The version new runs use, if a good one has loaded.
     pub fn current(&self) -> Option<Arc<PipelineSet>> {
         self.current.read().ok()?.clone()
+    }
+
+    /// What the last read of the directory found (`None` before the first).
+    pub fn last_load(&self) -> Option<LoadReport> {
+        self.last_load.read().ok()?.clone()
     }
 
     /// Changes whenever a new version is applied.
@@ -98,6 +118,14 @@ impl PipelineStore {
             .context("pipeline loader panicked")??;
         let ok = !set.has_errors();
         (self.hook)(&set, ok);
+        if let Ok(mut last) = self.last_load.write() {
+            *last = Some(LoadReport {
+                at: chrono::Utc::now(),
+                applied: ok,
+                hash: set.hash.clone(),
+                diagnostics: set.diagnostics.clone(),
+            });
+        }
         if !ok {
             return Ok(());
         }

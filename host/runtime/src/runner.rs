@@ -318,7 +318,7 @@ impl Runner {
                 Ok(()) => ack(&delivery).await,
                 Err(StepError::Fatal(message)) => {
                     warn!(error = %message, "run cannot go on; it ends errored");
-                    match self.finish(&run_id, Some(message)).await {
+                    match self.finish(&run_id, Some(message), Vec::new()).await {
                         Ok(()) => ack(&delivery).await,
                         Err(err) => nak(&delivery, err, self.max_deliver).await,
                     }
@@ -342,7 +342,7 @@ impl Runner {
     /// consumer never drops it by itself.
     async fn give_up(&self, delivery: &Delivery, run_id: &str, message: String) {
         warn!(error = %message, "run ends errored");
-        match self.finish(run_id, Some(message)).await {
+        match self.finish(run_id, Some(message), Vec::new()).await {
             Ok(()) => {
                 if let Err(err) = delivery.term().await {
                     debug!(error = %err, "term failed");
@@ -448,7 +448,8 @@ impl Runner {
             record.note_requested(&call.call);
         }
         if decisions.run_status() != PipelineStatus::Running {
-            self.finish(run_id, run_error(&decisions, record))
+            let pipelines = decisions.pipelines.iter().map(|p| p.name.clone()).collect();
+            self.finish(run_id, run_error(&decisions, record), pipelines)
                 .await
                 .map_err(StepError::Transient)?;
             return Ok(false);
@@ -718,10 +719,17 @@ impl Runner {
         }
     }
 
-    /// Publishes the run-level done marker (errored when `error` is set).
-    async fn finish(&self, run_id: &str, error: Option<String>) -> anyhow::Result<()> {
+    /// Publishes the run-level done marker (errored when `error` is set), naming the
+    /// `pipelines` the run's event matched.
+    async fn finish(
+        &self,
+        run_id: &str,
+        error: Option<String>,
+        pipelines: Vec<String>,
+    ) -> anyhow::Result<()> {
         let subject = self.bus.subjects().done(run_id, RUN_MARKER)?;
-        let marker = ResultMessage::done_marker(error.is_some(), error, Utc::now());
+        let mut marker = ResultMessage::done_marker(error.is_some(), error, Utc::now());
+        marker.hops.pipelines = pipelines;
         let published = self
             .bus
             .publish_once(&subject, Bytes::from(marker.to_bytes()))

@@ -140,6 +140,11 @@ impl FakeRun {
                 .is_finished()
                 .then(|| self.started_at + chrono::Duration::milliseconds(42)),
             error: None,
+            pipelines: if status.is_finished() {
+                vec!["main".to_owned()]
+            } else {
+                Vec::new()
+            },
             sequence: None,
         }
     }

@@ -4,6 +4,7 @@
 
 mod auth;
 mod client;
+mod console;
 mod cross_site;
 mod events;
 mod health;

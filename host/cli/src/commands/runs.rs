@@ -212,6 +212,7 @@ mod tests {
                 started_at: at,
                 finished_at: Some(at + chrono::Duration::milliseconds(1500)),
                 error: None,
+                pipelines: Vec::new(),
                 sequence: None,
             },
             RunSummary {
@@ -224,6 +225,7 @@ mod tests {
                 started_at: at,
                 finished_at: None,
                 error: None,
+                pipelines: Vec::new(),
                 sequence: None,
             },
         ];

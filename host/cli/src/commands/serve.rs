@@ -190,7 +190,7 @@ pub async fn serve(spec: ServeSpec) -> anyhow::Result<ExitCode> {
     }
     match host.api_addr() {
         Some(addr) => eprintln!(
-            "hops is up: roles {}, API http://{addr}, NATS {url}. Ctrl-C stops it.",
+            "hops is up: roles {}, console and API http://{addr}, NATS {url}. Ctrl-C stops it.",
             spec.roles
         ),
         None => eprintln!(

@@ -4,6 +4,7 @@
 
 mod apps;
 mod bench;
+mod console;
 mod deploy;
 mod drain;
 mod hardening;

@@ -32,6 +32,26 @@ pub(crate) struct ResultTarget<'a> {
 }
 
 impl ResultTarget<'_> {
+    /// Keeps an errored result among the app's recent errors (the app listing shows them).
+    fn remember_error(&self, result: &ResultMessage) {
+        let Ok(parsed) = self.bus.subjects().parse(self.subject) else {
+            return;
+        };
+        let call = match parsed.kind {
+            hops_bus::SubjectKind::Result { call } => call,
+            _ => return,
+        };
+        self.metrics.recent_errors().record(
+            self.app,
+            crate::recent_errors::RecentError {
+                run_id: parsed.run_id,
+                call,
+                message: result.hops.error.clone().unwrap_or_default(),
+                at: result.hops.finished_at,
+            },
+        );
+    }
+
     /// Stores the call's one result and returns the publish's outcome with the payload as
     /// stored. A failed store is retried (the subject is the result's identity, so a retry can
     /// never store a second one); the call itself never runs again for it. A result over the
@@ -48,6 +68,9 @@ impl ResultTarget<'_> {
                             .to_std()
                             .ok();
                         self.metrics.call_stored(self.app, result.errored, ran);
+                        if result.errored {
+                            self.remember_error(&result);
+                        }
                     }
                     if warned {
                         info!("the call's result is stored after all");

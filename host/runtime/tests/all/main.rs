@@ -11,6 +11,7 @@ mod inputs;
 mod limits;
 mod local_dispatch;
 mod metrics;
+mod problems;
 mod resilience;
 mod retention;
 mod schedules;
