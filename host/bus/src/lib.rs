@@ -53,6 +53,7 @@ mod delivery;
 mod error;
 mod get;
 mod inputs;
+mod leader;
 mod local;
 mod names;
 mod payloads;

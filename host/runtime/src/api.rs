@@ -39,6 +39,8 @@ pub struct HostServices {
     pub(crate) listeners: Listeners,
     pub(crate) app_listing: Option<AppListing>,
     pub(crate) stream_checked: AtomicBool,
+    /// Why the stream cannot take writes now (no leader on a cluster), as last checked.
+    pub(crate) stream_leaderless: std::sync::Mutex<Option<String>>,
     /// Set when the host starts stopping: `/ready` answers 503 so traffic moves elsewhere.
     draining: AtomicBool,
     pub(crate) eval: EvalSettings,
@@ -71,8 +73,40 @@ impl HostServices {
             listeners,
             app_listing,
             stream_checked: AtomicBool::new(true),
+            stream_leaderless: std::sync::Mutex::new(None),
             draining: AtomicBool::new(false),
             eval,
+        }
+    }
+
+    /// Asks the stream whether it has a leader every `every`, so `/ready` says when it has
+    /// none (a majority of a cluster's nodes down), until `stop`.
+    pub(crate) async fn watch_stream_leader(
+        self: Arc<Self>,
+        every: std::time::Duration,
+        stop: tokio_util::sync::CancellationToken,
+    ) {
+        loop {
+            let now = if self.bus.is_connected() {
+                self.bus.stream_has_leader().await.err()
+            } else {
+                None
+            };
+            if let Ok(mut leaderless) = self.stream_leaderless.lock() {
+                if leaderless.is_none() && now.is_some() {
+                    tracing::warn!(
+                        reason = now.as_deref().unwrap_or(""),
+                        "not ready: the stream cannot take writes"
+                    );
+                } else if leaderless.is_some() && now.is_none() {
+                    tracing::info!("the stream has a leader again");
+                }
+                *leaderless = now;
+            }
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(every) => {}
+            }
         }
     }
 
@@ -204,6 +238,14 @@ impl HostApi for HostServices {
         }
         if !self.stream_checked.load(Ordering::Relaxed) {
             return Err(format!("stream {} not checked yet", self.bus.stream_name()));
+        }
+        if let Some(why) = self
+            .stream_leaderless
+            .lock()
+            .ok()
+            .and_then(|guard| guard.clone())
+        {
+            return Err(why);
         }
         if self.store.current().is_none() {
             return Err(

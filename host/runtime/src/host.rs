@@ -242,6 +242,10 @@ impl Host {
             .with_metrics(Arc::clone(&metrics))
             .with_inputs(Arc::clone(&inputs)),
         );
+        tasks.spawn(
+            Arc::clone(&services)
+                .watch_stream_leader(std::time::Duration::from_secs(2), intake.child_token()),
+        );
         let local_calls = (config.roles.runner && config.roles.workers && config.local_dispatch)
             .then(|| {
                 Arc::new(crate::local::LocalCalls::new(

@@ -17,12 +17,14 @@
 // Test support: failing loudly is the point, so panics and expects are the error handling here.
 #![allow(clippy::panic, clippy::expect_used, clippy::unwrap_used)]
 
+mod cluster;
 mod github;
 
 use std::path::{Path, PathBuf};
 
 use hops_bus::{LocalNats, LocalNatsOptions};
 
+pub use cluster::NatsCluster;
 pub use github::github_signature;
 
 /// Environment variable naming the nats-server binary for tests.
