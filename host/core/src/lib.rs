@@ -14,6 +14,7 @@
 //! assert!(msg.completed && !msg.errored);
 //! ```
 
+pub mod app_settings;
 mod call;
 mod event;
 mod listener;

@@ -19,6 +19,7 @@ mod decode;
 pub use decode::{AppsProvider, KnownApps, LoadOptions, title_case};
 pub mod load;
 pub mod model;
+pub mod params;
 
 pub use model::{
     Call, Done, Manifest, On, Param, ParamType, PipelineSet, RetryPolicy, Schedule, Task,

@@ -17,7 +17,8 @@ pub mod inputs;
 pub mod listeners;
 mod local;
 pub mod metrics;
-pub mod params;
+/// Task parameters; checked in `hops-pipeline` beside [`hops_pipeline::Param`].
+pub use hops_pipeline::params;
 pub mod pipelines;
 pub mod presence;
 pub mod rate;

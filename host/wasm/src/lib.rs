@@ -51,7 +51,9 @@ mod listener;
 mod mask;
 mod outcome;
 mod registry;
-pub mod settings;
+/// An app's `<name>.toml` (grants and limits), parsed in `hops-core` so tools that only read
+/// settings need not link wasmtime.
+pub use hops_core::app_settings as settings;
 mod state;
 mod stdio;
 mod surface;

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use hops_core::{EventMeta, SourceEvent};
-use hops_pipeline::{Param, ParamType, Task};
+use crate::{Param, ParamType, Task};
 use serde_json::{Map, Value};
 
 /// Field errors by parameter name, e.g. `{"service": ["Required"]}`.
@@ -88,7 +88,7 @@ mod tests {
     use serde_json::json;
 
     fn task() -> Task {
-        let set = hops_pipeline::PipelineSet::from_files(
+        let set = crate::PipelineSet::from_files(
             [(
                 "a/main.hops".to_owned(),
                 b"task restart {\n  param service {\n    required = true\n  }\n  param replicas {\n    type    = \"number\"\n    default = 2\n  }\n  param dry_run {\n    type = \"bool\"\n  }\n}\n".to_vec(),

@@ -284,7 +284,7 @@ pub fn declared_handlers(text: &str) -> Result<Option<Vec<String>>, String> {
 fn checked_handlers(handlers: Option<Vec<String>>) -> Result<Option<Vec<String>>, String> {
     if let Some(names) = &handlers {
         for name in names {
-            if !hops_core::is_valid_label(name) {
+            if !crate::is_valid_label(name) {
                 return Err(format!(
                     "handlers: {name:?} is not a handler name (lowercase letters, digits and single underscores)"
                 ));
