@@ -68,7 +68,7 @@ fn opener_in(line: &str, offset: usize, in_block: &mut bool) -> Option<Opener> {
     while i < bytes.len() {
         let b = bytes[i];
         if *in_block {
-            if line[i..].starts_with("*/") {
+            if bytes[i..].starts_with(b"*/") {
                 *in_block = false;
                 i += 2;
             } else {
@@ -181,6 +181,15 @@ pub(crate) fn normalize(text: &str) -> Result<Cow<'_, str>, Unterminated> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Found by the `pipeline` fuzz target: a byte walk through a block comment stopped inside
+    // a multi-byte character and sliced the line there.
+    #[test]
+    fn a_block_comment_with_multibyte_characters_is_skipped() {
+        let text = "/* é ü 日本 */ x = <<EOT\nhi\nEOT\n/* ñ\n still ö */\n";
+        assert!(normalize(text).is_ok());
+        assert!(normalize("/*\u{e9}").is_ok());
+    }
 
     #[test]
     fn a_line_that_starts_with_the_marker_does_not_end_the_heredoc() {
