@@ -3,9 +3,17 @@
 # Idempotent: anything already present is left alone.
 #   --image   also what scripts/image.sh needs: the musl Rust target, musl-tools, lld and podman
 #             (scripts/test.sh passes it: the test suite builds and checks the image).
+#   --fuzz    also cargo-fuzz (scripts/fuzz.sh)
 set -euo pipefail
 image_tools=0
-[ "${1:-}" = "--image" ] && image_tools=1
+fuzz_tools=0
+for arg in "$@"; do
+  case "$arg" in
+    --image) image_tools=1 ;;
+    --fuzz) fuzz_tools=1 ;;
+    *) echo "setup.sh: unknown option '$arg' (known: --image, --fuzz)" >&2; exit 2 ;;
+  esac
+done
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -105,4 +113,10 @@ if [ "$image_tools" -eq 1 ]; then
     echo "kubectl not found: the manifests test renders deploy/kubernetes with 'kubectl kustomize'; install kubectl (https://kubernetes.io/docs/tasks/tools/)" >&2
     exit 1
   fi
+fi
+
+cargo_fuzz_version=0.13.2
+if [ "$fuzz_tools" -eq 1 ] && ! cargo fuzz --version 2>/dev/null | grep -q " $cargo_fuzz_version"; then
+  say "installing cargo-fuzz $cargo_fuzz_version (scripts/fuzz.sh)"
+  cargo install --quiet --locked --version "$cargo_fuzz_version" cargo-fuzz
 fi
