@@ -80,6 +80,16 @@ pub struct LimitArgs {
         value_name = "N"
     )]
     pub max_runs_burst: f64,
+    /// Run steps (events and results) this host's runner works on at once; it pulls no more
+    /// from the stream than that, so a flood of events waits in JetStream, not in memory.
+    #[arg(
+        long,
+        env = "HOPS_MAX_IN_FLIGHT",
+        default_value_t = 256,
+        value_parser = clap::value_parser!(u32).range(1..),
+        value_name = "N"
+    )]
+    pub max_in_flight: u32,
     /// Events one app call, webhook or listener tick may emit.
     #[arg(long, env = "HOPS_MAX_EMITS", default_value_t = 100, value_name = "N")]
     pub max_emits: u32,

@@ -175,6 +175,7 @@ pub async fn serve(spec: ServeSpec) -> anyhow::Result<ExitCode> {
     config.api_limits = spec.limits.serve_limits();
     config.runner = RunnerOptions {
         run_rate: spec.limits.run_rate(),
+        concurrency: usize::try_from(spec.limits.max_in_flight).unwrap_or(usize::MAX),
         ..RunnerOptions::default()
     };
     let open_api = config.api.token.is_none()

@@ -7,6 +7,7 @@ mod bench;
 mod console;
 mod deploy;
 mod drain;
+mod flood;
 mod hardening;
 mod http;
 mod image;
