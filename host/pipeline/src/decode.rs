@@ -4,6 +4,7 @@ mod blocks;
 pub use blocks::title_case;
 mod checks;
 mod heredoc;
+mod nesting;
 mod reader;
 
 use std::collections::BTreeMap;
@@ -131,6 +132,11 @@ impl PipelineSet {
                         continue;
                     }
                 };
+                if let Some(at) = nesting::too_deep(&text) {
+                    diags.push(too_deep(&src, at));
+                    set.sources.insert(path.clone(), src);
+                    continue;
+                }
                 match hcl_edit::parser::parse_body(&text) {
                     Ok(body) => {
                         let mut ctx = reader::Ctx {
@@ -205,6 +211,18 @@ fn unterminated_heredoc(src: &SourceFile, u: &heredoc::Unterminated) -> Diagnost
     )
     .with_help(help)
     .at(src, Some(u.opener.clone()))
+}
+
+fn too_deep(src: &SourceFile, at: std::ops::Range<usize>) -> Diagnostic {
+    Diagnostic::error(
+        "Nesting too deep",
+        format!(
+            "Brackets are nested more than {} levels deep here; Hops does not parse files nested deeper.",
+            nesting::MAX_NESTING
+        ),
+    )
+    .with_help("split the expression into smaller ones, or close the brackets left open above")
+    .at(src, Some(at))
 }
 
 fn syntax_error(src: &SourceFile, e: &hcl_edit::parser::Error) -> Diagnostic {

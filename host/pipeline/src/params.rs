@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use hops_core::{EventMeta, SourceEvent};
 use crate::{Param, ParamType, Task};
+use hops_core::{EventMeta, SourceEvent};
 use serde_json::{Map, Value};
 
 /// Field errors by parameter name, e.g. `{"service": ["Required"]}`.
