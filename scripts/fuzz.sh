@@ -27,17 +27,18 @@ fi
 root="$PWD"
 export CARGO_TARGET_DIR="$root/target/fuzz"
 cd fuzz
-"${cargo[@]}" fuzz build -O
+"${cargo[@]}" fuzz build -O -s none
 for target in "${targets[@]}"; do
     seeds="$root/testdata/fuzz/$target"
     [ "$target" = pipeline ] && seeds="$root/testdata/pipelines"
     corpus="$root/target/fuzz-corpus/$target"
     mkdir -p "$corpus"
+    before="$(ls "artifacts/$target" 2>/dev/null || true)"
     printf '==> fuzz %s for %ss\n' "$target" "$seconds"
-    "${cargo[@]}" fuzz run -O "$target" "$corpus" "$seeds" -- \
+    "${cargo[@]}" fuzz run -O -s none "$target" "$corpus" "$seeds" -- \
         -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=4096 -timeout=10 \
         -print_final_stats=1 2>&1 | grep -E '^(#[0-9]+.*DONE|stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+==|thread|SUMMARY|panicked|Done)' || true
-    if [ -n "$(ls -A "artifacts/$target" 2>/dev/null)" ]; then
+    if [ "$(ls "artifacts/$target" 2>/dev/null || true)" != "$before" ]; then
         echo "fuzz $target: crashing inputs in fuzz/artifacts/$target" >&2
         exit 1
     fi
