@@ -373,6 +373,11 @@ impl Runner {
             }
         };
         if state.evaluated_through >= sequence {
+            debug!(
+                sequence,
+                evaluated_through = state.evaluated_through,
+                "already evaluated; only acks"
+            );
             return Ok(());
         }
         let through = slot.through.load(Ordering::Relaxed).max(sequence);

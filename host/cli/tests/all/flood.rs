@@ -38,7 +38,11 @@ fn ten_thousand_events_at_once_all_complete_with_bounded_memory() {
     std::fs::create_dir_all(dir.path().join("p")).unwrap();
     std::fs::write(dir.path().join("p/main.hops"), PIPELINE).unwrap();
     std::fs::create_dir_all(dir.path().join("plugins")).unwrap();
-    std::fs::copy(hops_test_plugins::ECHO, dir.path().join("plugins/echo.wasm")).unwrap();
+    std::fs::copy(
+        hops_test_plugins::ECHO,
+        dir.path().join("plugins/echo.wasm"),
+    )
+    .unwrap();
     // No per-pipeline run rate: the flood is the point; the runner's pull limit is the brake.
     let up = Up::start_with(
         dir.path(),
@@ -60,8 +64,11 @@ fn ten_thousand_events_at_once_all_complete_with_bounded_memory() {
                 let bus = Arc::clone(&bus);
                 async move {
                     let subject = bus.subjects().event(id).unwrap();
-                    let event = format!(r#"{{"hops":{{"source":"flood","event":"flood"}},"i":{i}}}"#);
-                    bus.publish_once(&subject, Bytes::from(event)).await.unwrap();
+                    let event =
+                        format!(r#"{{"hops":{{"source":"flood","event":"flood"}},"i":{i}}}"#);
+                    bus.publish_once(&subject, Bytes::from(event))
+                        .await
+                        .unwrap();
                 }
             })
             .buffer_unordered(512)
@@ -112,7 +119,11 @@ fn ten_thousand_events_at_once_all_complete_with_bounded_memory() {
         }
         (published, started.elapsed(), errored)
     });
-    assert!(errored.is_empty(), "errored runs: {:?}", &errored[..errored.len().min(5)]);
+    assert!(
+        errored.is_empty(),
+        "errored runs: {:?}",
+        &errored[..errored.len().min(5)]
+    );
     let peak = peak_rss_mib(pid);
     println!(
         "flood: {events} events stored in {published:?}; all {events} runs completed {all_done:?} after the first was stored \
@@ -120,6 +131,9 @@ fn ten_thousand_events_at_once_all_complete_with_bounded_memory() {
         events as f64 / all_done.as_secs_f64()
     );
     // Bounded: the backlog stays in JetStream. 10,000 runs held in memory at once would show.
-    assert!(peak < before + 400, "peak RSS {peak} MiB (before: {before} MiB)");
+    assert!(
+        peak < before + 400,
+        "peak RSS {peak} MiB (before: {before} MiB)"
+    );
     up.terminate();
 }

@@ -192,7 +192,13 @@ async fn a_call_nobody_serves_shows_as_waiting_then_runs_when_the_app_appears() 
     let why = view.calls[0].waiting_for.clone().unwrap();
     assert!(why.contains("nobody"), "{why}");
     // The app arrives: the waiting call runs.
-    workers.insert("nobody", std::sync::Arc::new(TestApp { log: log.clone() }));
+    workers.insert(
+        "nobody",
+        std::sync::Arc::new(TestApp {
+            log: log.clone(),
+            by: String::new(),
+        }),
+    );
     let view = wait_run(&host, &run, WAIT).await;
     assert_eq!(view.status, RunStatus::Completed, "{view:#?}");
     assert_eq!(log.of_run(&run).len(), 1);

@@ -52,6 +52,8 @@ pub struct Handled {
     pub handler: String,
     pub inputs: Value,
     pub attempt: u32,
+    /// The [`TestApp::by`] of the worker that handled it.
+    pub by: String,
 }
 
 /// Every call the test workers handled, across hosts.
@@ -76,6 +78,8 @@ impl CallLog {
 /// `inputs.fail_times + 1`; any other handler echoes.
 pub struct TestApp {
     pub log: CallLog,
+    /// Which host this worker belongs to, recorded with each call (empty: untagged).
+    pub by: String,
 }
 
 #[async_trait]
@@ -89,6 +93,7 @@ impl Worker for TestApp {
             handler: call.handler.clone(),
             inputs: inputs.clone(),
             attempt: call.attempt,
+            by: self.by.clone(),
         });
         match call.handler.as_str() {
             "fail" => Err(CallError::Reject(
@@ -115,9 +120,18 @@ impl Worker for TestApp {
 
 /// Workers serving `apps` with [`TestApp`], all recording into `log`.
 pub fn workers(apps: &[&str], log: &CallLog) -> Workers {
+    tagged_workers(apps, log, "")
+}
+
+/// [`workers`] whose calls are recorded as handled `by` the given host.
+pub fn tagged_workers(apps: &[&str], log: &CallLog, by: &str) -> Workers {
     let workers = Workers::new();
     for app in apps {
-        workers.insert(app, Arc::new(TestApp { log: log.clone() }));
+        let app_worker = TestApp {
+            log: log.clone(),
+            by: by.to_owned(),
+        };
+        workers.insert(app, Arc::new(app_worker));
     }
     workers
 }
@@ -186,5 +200,34 @@ pub async fn eventually(within: Duration, what: &str, mut check: impl AsyncFnMut
             "timed out waiting for {what}"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A host on its own tokio runtime, so the test can kill it like `kill -9` would: every task,
+/// the bus connection and the calls in flight stop at once, without a graceful stop.
+pub struct Killable {
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Killable {
+    /// Runs `start` (which connects and starts a host) on a runtime of its own and keeps the
+    /// host alive until [`Killable::kill`].
+    pub fn spawn(start: impl Future<Output = Host> + Send + 'static) -> Killable {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        drop(runtime.spawn(async move {
+            let host = start.await;
+            std::future::pending::<()>().await;
+            drop(host);
+        }));
+        Killable { runtime }
+    }
+
+    /// Stops everything the host runs, at once.
+    pub fn kill(self) {
+        self.runtime.shutdown_background();
     }
 }

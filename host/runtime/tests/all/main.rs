@@ -6,6 +6,7 @@
 mod harness;
 
 mod bad_input;
+mod chaos;
 mod cluster;
 mod e2e;
 mod inputs;

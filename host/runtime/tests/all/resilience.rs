@@ -49,45 +49,24 @@ async fn two_replicas_dispatch_every_call_exactly_once() {
     b.shutdown(Duration::from_secs(5)).await;
 }
 
-/// A host on its own tokio runtime, so the test can kill it (every task, the bus connection
-/// and calls in flight) without a graceful stop.
-struct Killable {
-    runtime: tokio::runtime::Runtime,
-}
-
-impl Killable {
-    /// Starts the host with the test configuration changed by `edit`.
-    async fn start(
-        url: String,
-        dir: std::path::PathBuf,
-        log: CallLog,
-        edit: fn(&mut HostConfig),
-    ) -> Killable {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let started = runtime.spawn(async move {
-            let mut config = config(connect(&url).await, &dir, workers(&["tools"], &log));
-            config.roles = Roles {
-                runner: true,
-                workers: true,
-                api: false,
-            };
-            edit(&mut config);
-            let host = Host::start(config).await.unwrap();
-            // Keep the host alive until the runtime dies.
-            std::future::pending::<()>().await;
-            drop(host);
-        });
-        drop(started);
-        Killable { runtime }
-    }
-
-    fn kill(self) {
-        self.runtime.shutdown_background();
-    }
+/// Starts a host with every role but the API on its own runtime, so the test can kill it; its
+/// test configuration changed by `edit`.
+async fn start_killable(
+    url: String,
+    dir: std::path::PathBuf,
+    log: CallLog,
+    edit: fn(&mut HostConfig),
+) -> Killable {
+    Killable::spawn(async move {
+        let mut config = config(connect(&url).await, &dir, workers(&["tools"], &log));
+        config.roles = Roles {
+            runner: true,
+            workers: true,
+            api: false,
+        };
+        edit(&mut config);
+        Host::start(config).await.unwrap()
+    })
 }
 
 /// An observer: the API role only (no runner, no workers).
@@ -113,7 +92,7 @@ async fn kill_during_the_nap(
     watcher: &Host,
     edit: fn(&mut HostConfig),
 ) -> String {
-    let first = Killable::start(url, dir.to_owned(), log.clone(), edit).await;
+    let first = start_killable(url, dir.to_owned(), log.clone(), edit).await;
     let run = send(
         watcher,
         json!({"ms": 1500, "hops": {"source": "t", "event": "slow"}}),
