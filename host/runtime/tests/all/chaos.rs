@@ -79,24 +79,8 @@ async fn stream_leader(bus: &Bus) -> Option<String> {
 
 /// Sends event `i`, retrying while the cluster elects a leader.
 async fn send_step(host: &Host, i: usize) -> String {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        match host
-            .services()
-            .send_event(
-                json!({"hops": {"source": "chaos", "event": "step"}, "i": i}),
-                Some(format!("chaos-{i}")),
-            )
-            .await
-        {
-            Ok(accepted) => return accepted.run_id,
-            Err(err) if Instant::now() < deadline => {
-                tracing::debug!(error = %err, "event not taken yet");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            Err(err) => panic!("event {i} not taken within 60 s: {err}"),
-        }
-    }
+    let event = json!({"hops": {"source": "chaos", "event": "step"}, "i": i});
+    send_retrying(host, event, format!("chaos-{i}"), Duration::from_secs(60)).await
 }
 
 /// Durable consumers of the stream that still have messages to deliver or unacknowledged ones.

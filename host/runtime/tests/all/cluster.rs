@@ -103,24 +103,8 @@ async fn runs_complete_once_each_while_the_stream_leader_is_killed() {
             println!("killed the stream leader {leader} after {i} runs");
         }
         // While the cluster elects a new leader, publishing may fail: the caller retries.
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let run = loop {
-            match host
-                .services()
-                .send_event(
-                    json!({"hops": {"source": "t", "event": "step"}, "i": i}),
-                    Some(format!("chaos-{i}")),
-                )
-                .await
-            {
-                Ok(accepted) => break accepted.run_id,
-                Err(err) if Instant::now() < deadline => {
-                    tracing::debug!(error = %err, "event not taken yet");
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-                Err(err) => panic!("event {i} not taken within 30 s: {err}"),
-            }
-        };
+        let event = json!({"hops": {"source": "t", "event": "step"}, "i": i});
+        let run = send_retrying(&host, event, format!("chaos-{i}"), Duration::from_secs(30)).await;
         runs.push(run);
     }
     let started = Instant::now();

@@ -231,3 +231,23 @@ impl Killable {
         self.runtime.shutdown_background();
     }
 }
+
+/// Sends `event` with idempotency key `dedup`, retrying for up to `within` while the bus does
+/// not take it (a cluster electing a leader); returns the run id.
+pub async fn send_retrying(host: &Host, event: Value, dedup: String, within: Duration) -> String {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        match host
+            .services()
+            .send_event(event.clone(), Some(dedup.clone()))
+            .await
+        {
+            Ok(accepted) => return accepted.run_id,
+            Err(err) if std::time::Instant::now() < deadline => {
+                tracing::debug!(error = %err, "event not taken yet");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(err) => panic!("event {dedup} not taken within {within:?}: {err}"),
+        }
+    }
+}
