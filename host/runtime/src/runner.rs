@@ -382,6 +382,16 @@ impl Runner {
         }
         let through = slot.through.load(Ordering::Relaxed).max(sequence);
         let mut record = self.read(state.record.take(), delivery, through).await?;
+        if record.last_sequence < sequence {
+            // The server that answered the read has not applied the delivered message yet (a
+            // stream leader just elected on a cluster catches up after it answers). Evaluating
+            // now would ack a result nobody evaluated and the run would stall: read again.
+            let read_through = record.last_sequence;
+            state.record = Some(record);
+            return Err(StepError::Transient(anyhow::anyhow!(
+                "the stream answered the read of run {run_id} only through sequence {read_through}, before the delivered message {sequence}"
+            )));
+        }
         let mut stored = Vec::new();
         let running = self.advance(run_id, &mut record, &mut stored).await?;
         slot.settle(&mut state, record, running, stored);

@@ -48,6 +48,11 @@ impl Runner {
                 state.record = Some(record);
                 return;
             }
+            if record.last_sequence < sequence {
+                // The read did not reach the result yet (see `Runner::step`).
+                state.record = Some(record);
+                return;
+            }
             let mut stored = Vec::new();
             match self.advance(&run_id, &mut record, &mut stored).await {
                 Ok(running) => slot.settle(&mut state, record, running, stored),
