@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument as _, debug, info, warn};
 
 mod call;
+mod grace;
 pub(crate) mod inflight;
 pub(crate) mod outcome;
 

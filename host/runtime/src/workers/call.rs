@@ -5,7 +5,8 @@
 //! runs the call, and again after waiting for a concurrency slot; a second delivery of a
 //! request this process is already working on waits for the first. A call whose host was lost
 //! comes back after the (short) ack wait, kept alive meanwhile by in-progress acks, and runs
-//! as the next attempt with "host lost during attempt N" in its result.
+//! as the next attempt with "host lost during attempt N" in its result — after one more ack
+//! wait for a host that was only cut off to store its result (`super::grace`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -115,6 +116,9 @@ impl AppLoop {
             }
         }
         if let Some(ended) = self.already_stored(req).await {
+            return ended;
+        }
+        if let Some(ended) = self.grace_for_a_silent_host(req, &heartbeat).await {
             return ended;
         }
         if req.app == INPUT_APP
@@ -284,7 +288,7 @@ impl AppLoop {
     }
 
     /// Tells the app's worker the call's result is stored (the k8s runner deletes its Pod).
-    async fn release(&self, req: &Request<'_>) {
+    pub(super) async fn release(&self, req: &Request<'_>) {
         if let Some(worker) = self.workers.get(&req.app) {
             worker.result_stored(&req.run_id, &req.call).await;
         }

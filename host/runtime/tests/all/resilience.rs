@@ -292,9 +292,10 @@ async fn a_call_on_a_killed_host_runs_again_within_seconds_as_attempt_2() {
     })
     .await;
     let again = killed.elapsed();
+    // The ack wait (5 s), then one more in case the host was only cut off (workers/grace.rs).
     assert!(
-        again < Duration::from_secs(10),
-        "the call of a dead host runs again after the short ack wait, not a minute later: {again:?}"
+        again < Duration::from_secs(15),
+        "the call of a dead host runs again after two short ack waits, not a minute later: {again:?}"
     );
     let view = wait_run(&watcher, &run, WAIT).await;
     assert_eq!(view.status, RunStatus::Completed, "{view:#?}");
