@@ -29,9 +29,12 @@ pub struct Bus {
     pub(crate) pipelines: Arc<PipelineCache>,
     pub(crate) payloads: Arc<crate::payloads::PayloadStore>,
     pub(crate) inputs: Arc<crate::inputs::InputStore>,
-    /// Whether single-message reads use direct gets (set by `ensure_stream` for a one-replica
-    /// stream that allows them; cleared if the server refuses one).
+    /// Whether single-message reads may use direct gets (set by `ensure_stream` for a stream
+    /// that allows them; cleared if the server refuses one).
     pub(crate) direct_reads: Arc<AtomicBool>,
+    /// Whether the stream has more than one replica: a direct get may then be answered by a
+    /// follower that lags, so reads that decide whether to run a call go to the leader.
+    pub(crate) replicated: Arc<AtomicBool>,
 }
 
 impl Bus {
@@ -84,6 +87,7 @@ impl Bus {
                 )),
                 inputs: Arc::default(),
                 direct_reads: Arc::new(AtomicBool::new(false)),
+                replicated: Arc::new(AtomicBool::new(false)),
             })
         }
         .instrument(span)

@@ -1,5 +1,12 @@
-//! Single-message reads by subject: direct gets when the stream allows them and has one replica
-//! (any server answers, no leader round trip), the leader's `STREAM.MSG.GET` otherwise.
+//! Single-message reads by subject: direct gets when the stream allows them (any replica
+//! answers, no leader round trip), the leader's `STREAM.MSG.GET` otherwise — and always for a
+//! [`Fresh::Leader`] read of a replicated stream, since a follower may not have applied the
+//! newest messages yet.
+//!
+//! Which reads may lag: a run's messages read by the runner (it checks that what it read
+//! reaches the message it was delivered, and reads again if not) and by the API (a view a
+//! moment old). Which may not: whether a call's result or an attempt's record is stored, which
+//! decides whether a call runs.
 //!
 //! These are what make reading a run cheap on nats-server 2.9: a consumer with a wildcard filter
 //! costs time proportional to every subject stored in the blocks it touches, whereas a get of the
@@ -36,14 +43,32 @@ impl Get<'_> {
     }
 }
 
+/// Who may answer a read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fresh {
+    /// Any replica: the caller copes with a read a moment behind.
+    AnyReplica,
+    /// The stream's leader, on a replicated stream.
+    Leader,
+}
+
 impl Bus {
+    /// Whether a run's messages are read with direct gets (any replica answers): true once
+    /// [`Bus::ensure_stream`] found a stream that allows them and none was refused since.
+    pub fn reads_directly(&self) -> bool {
+        self.direct_reads.load(Ordering::Relaxed)
+    }
+
     /// Gets one message, or `None` when there is none.
     pub(crate) async fn get_message(
         &self,
         stream: &Stream<()>,
         get: Get<'_>,
+        fresh: Fresh,
     ) -> Result<Option<StreamMessage>, BusError> {
-        if self.direct_reads.load(Ordering::Relaxed) {
+        let lagging_allowed =
+            fresh == Fresh::AnyReplica || !self.replicated.load(Ordering::Relaxed);
+        if lagging_allowed && self.direct_reads.load(Ordering::Relaxed) {
             let builder = stream.direct_get_builder();
             let builder = match get {
                 Get::Next { filter, sequence } => {

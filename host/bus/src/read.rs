@@ -16,7 +16,7 @@ use tracing::Instrument;
 
 use crate::connect::Bus;
 use crate::error::BusError;
-use crate::get::Get;
+use crate::get::{Fresh, Get};
 use crate::subjects::{Channels, ParsedSubject};
 
 /// Most messages asked for in one pull request.
@@ -106,6 +106,7 @@ impl Bus {
                     Get::Last {
                         subject: &event_subject,
                     },
+                    Fresh::AnyReplica,
                 )
                 .await?
             else {
@@ -168,7 +169,7 @@ impl Bus {
         let mut sequence = after.saturating_add(1);
         for _ in 0..DIRECT_READ_MAX {
             match self
-                .get_message(stream, Get::Next { filter, sequence })
+                .get_message(stream, Get::Next { filter, sequence }, Fresh::AnyReplica)
                 .await?
             {
                 Some(message) => {
@@ -205,7 +206,7 @@ impl Bus {
             let parsed = self.subjects.parse(subject)?;
             let stream = self.stream_handle().await?;
             let mut found: Vec<RunMessage> = self
-                .get_message(&stream, Get::Last { subject })
+                .get_message(&stream, Get::Last { subject }, Fresh::Leader)
                 .await?
                 .map(|message| stored(parsed, message))
                 .into_iter()
@@ -221,7 +222,7 @@ impl Bus {
     pub async fn has_message(&self, subject: &str) -> Result<bool, BusError> {
         let stream = self.stream_handle().await?;
         Ok(self
-            .get_message(&stream, Get::Last { subject })
+            .get_message(&stream, Get::Last { subject }, Fresh::Leader)
             .await?
             .is_some())
     }

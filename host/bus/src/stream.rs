@@ -120,9 +120,12 @@ impl Bus {
     /// Checks the stream and picks how to read single messages from it.
     fn use_stream(&self, config: &Config) -> Result<(), BusError> {
         check_stream_config(config, &self.subjects)?;
-        let direct = config.allow_direct && config.num_replicas <= 1;
         self.direct_reads
-            .store(direct, std::sync::atomic::Ordering::Relaxed);
+            .store(config.allow_direct, std::sync::atomic::Ordering::Relaxed);
+        self.replicated.store(
+            config.num_replicas > 1,
+            std::sync::atomic::Ordering::Relaxed,
+        );
         Ok(())
     }
 

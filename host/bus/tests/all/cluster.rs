@@ -55,7 +55,10 @@ async fn a_replicated_stream_survives_its_leader_and_stays_exactly_once() {
     };
     assert_eq!(status, StreamStatus::Created);
     let mut stream = bus.jetstream().get_stream(bus.stream_name()).await.unwrap();
-    assert_eq!(stream.info().await.unwrap().config.num_replicas, 3);
+    let info = stream.info().await.unwrap();
+    assert_eq!(info.config.num_replicas, 3);
+    assert!(info.config.allow_direct, "direct gets are allowed on R3");
+    assert!(bus.reads_directly());
 
     let run = run_id();
     let s = bus.subjects();
@@ -85,6 +88,10 @@ async fn a_replicated_stream_survives_its_leader_and_stays_exactly_once() {
     assert_ne!(new_leader, leader_name);
     let read = bus.read_run(&run, Channels::All).await.unwrap();
     assert_eq!(read.len(), 3, "{read:?}");
+    assert!(
+        bus.reads_directly(),
+        "a run was read with direct gets, not the leader's get"
+    );
     let last = bus.read_last(&result).await.unwrap().expect("the result");
     assert_eq!(last.payload, Bytes::from(result.clone()));
     println!(
@@ -95,5 +102,13 @@ async fn a_replicated_stream_survives_its_leader_and_stays_exactly_once() {
     cluster.node(killed).start_again().await;
     let done = s.done(&run, "p0").unwrap();
     assert!(publish_until_stored(&bus, &done, Duration::from_secs(30)).await);
-    assert_eq!(bus.read_run(&run, Channels::All).await.unwrap().len(), 4);
+    // A follower may lag behind what the leader stored a moment ago, so a read of the run may
+    // too — but it catches up, and the checks that decide whether a call runs ask the leader.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while bus.read_run(&run, Channels::All).await.unwrap().len() < 4 {
+        assert!(Instant::now() < deadline, "the run's reads never caught up");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(bus.has_message(&done).await.unwrap());
+    assert!(bus.reads_directly());
 }
