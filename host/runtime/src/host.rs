@@ -126,7 +126,8 @@ pub struct HostConfig {
     pub eval: EvalSettings,
     /// The apps calls can go to, for load-time warnings about calls nothing serves.
     pub known_apps: Option<hops_pipeline::AppsProvider>,
-    /// How long this process has been compiling an app (run views say "loading X.wasm").
+    /// What this process knows of apps it does not serve: compiling (run views say "loading
+    /// X.wasm") or refused at load (a waiting call says why).
     pub app_loading: Option<crate::presence::AppLoading>,
     /// How to get an app served when nobody does, by app, for apps that are not a `.wasm`
     /// (e.g. `k8s`: "start a host that reaches a cluster").

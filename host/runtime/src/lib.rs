@@ -36,6 +36,6 @@ pub use evaluation::EvalSettings;
 pub use host::{Host, HostConfig, Roles};
 pub use metrics::Metrics;
 pub use pipelines::{PipelineStore, ReloadHook, VersionStore};
-pub use presence::AppLoading;
+pub use presence::{AppLoad, AppLoading};
 pub use rate::RunRateLimit;
 pub use runner::RunnerOptions;

@@ -9,8 +9,19 @@ use std::time::{Duration, Instant};
 use hops_bus::Bus;
 use hops_core::Workers;
 
-/// How long this process has been compiling an app, while it is (`None` otherwise).
-pub type AppLoading = Arc<dyn Fn(&str) -> Option<Duration> + Send + Sync>;
+/// What this process knows of an app it does not serve: compiling it, or refused it
+/// (`None` otherwise).
+pub type AppLoading = Arc<dyn Fn(&str) -> Option<AppLoad> + Send + Sync>;
+
+/// How far this process got with an app it does not serve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppLoad {
+    /// Compiling it, for this long so far.
+    Compiling(Duration),
+    /// Its file is there but was refused, for this reason (e.g. it imports what the host does
+    /// not provide).
+    Refused(String),
+}
 
 /// An answer about the bus stays good this long: the runner may ask for every dispatch.
 const FRESH_FOR: Duration = Duration::from_secs(1);
@@ -62,7 +73,8 @@ impl Presence {
         if self.local.get(app).is_some() {
             return AppPresence::Served;
         }
-        if let Some(took) = self.loading.as_ref().and_then(|loading| loading(app)) {
+        let load = self.loading.as_ref().and_then(|loading| loading(app));
+        if let Some(AppLoad::Compiling(took)) = &load {
             return AppPresence::Missing(format!(
                 "loading {app}.wasm, compiling ({} so far)",
                 humantime::format_duration(Duration::from_secs(took.as_secs()))
@@ -74,9 +86,12 @@ impl Presence {
             return answer;
         }
         let answer = match self.bus.worker_activity(app).await {
-            Ok(None) => AppPresence::Missing(match self.hints.get(app) {
-                Some(hint) => format!("no worker serves app {app}: {hint}"),
-                None => format!(
+            Ok(None) => AppPresence::Missing(match (self.hints.get(app), &load) {
+                (_, Some(AppLoad::Refused(why))) => format!(
+                    "no worker serves app {app}: this host refused it ({why}); fix the file and it is loaded again"
+                ),
+                (Some(hint), _) => format!("no worker serves app {app}: {hint}"),
+                (None, _) => format!(
                     "no worker serves app {app}: add {app}.wasm to a host's plugins directory"
                 ),
             }),

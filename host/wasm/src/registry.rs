@@ -381,6 +381,16 @@ impl AppRegistry {
             .map(|since| since.elapsed())
     }
 
+    /// Why app `name` was refused at load, while no version of it serves.
+    pub fn refusal(&self, name: &str) -> Option<String> {
+        let apps = self.lock_apps();
+        let entry = apps.get(name)?;
+        if entry.serving.is_some() || entry.loading_since.is_some() {
+            return None;
+        }
+        entry.error.as_ref().map(|error| error.with_file(name))
+    }
+
     /// The apps that serve calls, or are being compiled to, with the handlers each declares
     /// (`handlers` in its toml).
     pub fn known(&self) -> BTreeMap<String, Option<Vec<String>>> {

@@ -90,6 +90,11 @@ pub struct LimitArgs {
         value_name = "N"
     )]
     pub max_in_flight: u32,
+    /// How long a call to an app no worker serves (not installed, or refused at load: see
+    /// `hops apps`) waits for one before it ends errored with the reason; a call's own
+    /// `timeout` shortens it.
+    #[arg(long, env = "HOPS_APP_WAIT_TIMEOUT", default_value = "5m", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub app_wait_timeout: Duration,
     /// Events one app call, webhook or listener tick may emit.
     #[arg(long, env = "HOPS_MAX_EMITS", default_value_t = 100, value_name = "N")]
     pub max_emits: u32,

@@ -114,7 +114,12 @@ pub async fn serve(spec: ServeSpec) -> anyhow::Result<ExitCode> {
             apps: registry.known(),
         }));
         let registry = apps.registry().clone();
-        loading = Some(Arc::new(move |app: &str| registry.loading_for(app)));
+        loading = Some(Arc::new(move |app: &str| {
+            registry
+                .loading_for(app)
+                .map(hops_runtime::AppLoad::Compiling)
+                .or_else(|| registry.refusal(app).map(hops_runtime::AppLoad::Refused))
+        }));
         _apps_dir = Some(apps);
     }
     let k8s = if spec.roles.workers {
@@ -176,6 +181,7 @@ pub async fn serve(spec: ServeSpec) -> anyhow::Result<ExitCode> {
     config.runner = RunnerOptions {
         run_rate: spec.limits.run_rate(),
         concurrency: usize::try_from(spec.limits.max_in_flight).unwrap_or(usize::MAX),
+        app_wait_timeout: spec.limits.app_wait_timeout,
         ..RunnerOptions::default()
     };
     let open_api = config.api.token.is_none()
