@@ -19,6 +19,7 @@
 
 mod cluster;
 mod github;
+pub mod scripted;
 
 use std::path::{Path, PathBuf};
 

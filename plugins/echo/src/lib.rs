@@ -48,6 +48,7 @@ impl Worker for Echo {
                 ("count", count),
                 ("big", big),
                 ("recurse", recurse),
+                ("leak", leak),
             ],
         )
     }
@@ -64,6 +65,7 @@ struct Params {
     url: Option<String>,
     path: Option<String>,
     env: Option<String>,
+    tcp: Option<String>,
     bytes: Option<usize>,
 }
 
@@ -161,6 +163,16 @@ fn escape(call: Call) -> Result<Output> {
     if std::env::vars().next().is_some() {
         escaped.push("env (some variables visible)".into());
     }
+    if let Some(address) = &p.tcp {
+        match std::net::TcpStream::connect(address.as_str()) {
+            Ok(_) => escaped.push(format!("tcp {address}")),
+            Err(e) => denied.push(format!("tcp {address} ({e})")),
+        }
+        match std::net::UdpSocket::bind("0.0.0.0:0") {
+            Ok(_) => escaped.push("udp bind".into()),
+            Err(e) => denied.push(format!("udp bind ({e})")),
+        }
+    }
     match http::send(&Request::get(url.as_str())) {
         Ok(response) => escaped.push(format!("http {url} (status {})", response.status)),
         Err(HttpError::Denied(_)) => denied.push(format!("http {url} (denied by host)")),
@@ -256,4 +268,27 @@ fn depth(n: u64) -> u64 {
 fn recurse(_call: Call) -> Result<Output> {
     let reached = depth(0);
     Output::json(&serde_json::json!({ "reached": reached }))
+}
+
+/// Tries every way out for the app's settings, secrets included: a log line at every level,
+/// stdout, stderr, an emitted event, then an error naming them all. The host must mask each
+/// secret on each way (a test scans everything the host wrote or stored).
+#[allow(clippy::print_stdout, clippy::print_stderr)]
+fn leak(_call: Call) -> Result<Output> {
+    let all = config::all()
+        .into_iter()
+        .map(|(key, value)| format!("{key}={value}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    log::trace(format!("leak trace: {all}"));
+    log::debug(format!("leak debug: {all}"));
+    log::info(format!("leak info: {all}"));
+    log::warn(format!("leak warn: {all}"));
+    log::error(format!("leak error: {all}"));
+    println!("leak stdout: {all}");
+    eprintln!("leak stderr: {all}");
+    let event = SourceEvent::new("echo", "leaked", "")
+        .with_payload(&serde_json::json!({ "settings": all }))?;
+    events::emit(&event)?;
+    bail!("leak error result: {all}")
 }

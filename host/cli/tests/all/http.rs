@@ -9,6 +9,8 @@ pub struct Http {
     runtime: tokio::runtime::Runtime,
     client: reqwest::Client,
     api: String,
+    /// Sent as `Authorization: Bearer …` when set.
+    token: Option<String>,
 }
 
 impl Http {
@@ -17,15 +19,44 @@ impl Http {
             runtime: tokio::runtime::Runtime::new().unwrap(),
             client: reqwest::Client::new(),
             api: api.to_owned(),
+            token: None,
+        }
+    }
+
+    /// A client that sends `token` as its bearer token.
+    pub fn with_token(api: &str, token: &str) -> Http {
+        Http {
+            token: Some(token.to_owned()),
+            ..Http::new(api)
+        }
+    }
+
+    fn authorized(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
         }
     }
 
     pub fn post(&self, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
+        self.request("POST", path, headers, body)
+    }
+
+    /// `method path` with `headers` and `body` (and the token, if this client has one).
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> (u16, String) {
         self.runtime.block_on(async {
-            let mut request = self
-                .client
-                .post(format!("{}{path}", self.api))
-                .body(body.to_owned());
+            let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+            let mut request = self.authorized(
+                self.client
+                    .request(method, format!("{}{path}", self.api))
+                    .body(body.to_owned()),
+            );
             for (k, v) in headers {
                 request = request.header(*k, *v);
             }
@@ -37,8 +68,7 @@ impl Http {
     pub fn get_text(&self, path: &str) -> String {
         self.runtime.block_on(async {
             let response = self
-                .client
-                .get(format!("{}{path}", self.api))
+                .authorized(self.client.get(format!("{}{path}", self.api)))
                 .send()
                 .await
                 .unwrap();
@@ -49,8 +79,7 @@ impl Http {
     pub fn get_json(&self, path: &str) -> Value {
         self.runtime.block_on(async {
             let response = self
-                .client
-                .get(format!("{}{path}", self.api))
+                .authorized(self.client.get(format!("{}{path}", self.api)))
                 .send()
                 .await
                 .unwrap();

@@ -16,5 +16,6 @@ mod k8s;
 mod new;
 mod openapi;
 mod remote;
+mod security;
 mod up;
 mod validate;

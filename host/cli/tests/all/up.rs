@@ -96,11 +96,26 @@ pub fn shared_cache() -> PathBuf {
     std::env::temp_dir().join("hops-cli-tests-wasm-cache")
 }
 
-/// A running `hops up` with its stderr collected.
+/// A running `hops up` with its stderr (the log) and stdout collected.
 pub struct Up {
     child: Child,
     pub api: String,
     log: Arc<Mutex<String>>,
+    stdout: Arc<Mutex<String>>,
+}
+
+/// The lines `from` gives, gathered by a thread as they come.
+fn collect(from: impl std::io::Read + Send + 'static) -> Arc<Mutex<String>> {
+    let text = Arc::new(Mutex::new(String::new()));
+    let sink = Arc::clone(&text);
+    std::thread::spawn(move || {
+        for line in BufReader::new(from).lines().map_while(Result::ok) {
+            let mut text = sink.lock().unwrap();
+            text.push_str(&line);
+            text.push('\n');
+        }
+    });
+    text
 }
 
 impl Up {
@@ -131,24 +146,17 @@ impl Up {
         let addr = format!("127.0.0.1:{}", hops_testutil::free_port());
         let mut child = command
             .env("HOPS_API_ADDR", &addr)
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let log = Arc::new(Mutex::new(String::new()));
-        let stderr = child.stderr.take().unwrap();
-        let sink = Arc::clone(&log);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let mut log = sink.lock().unwrap();
-                log.push_str(&line);
-                log.push('\n');
-            }
-        });
+        let log = collect(child.stderr.take().unwrap());
+        let stdout = collect(child.stdout.take().unwrap());
         let up = Up {
             child,
             api: format!("http://{addr}"),
             log,
+            stdout,
         };
         up.wait_for("ready", |up| up.get("/ready").is_some_and(|s| s == 200));
         up
@@ -160,6 +168,11 @@ impl Up {
 
     pub fn log(&self) -> String {
         self.log.lock().unwrap().clone()
+    }
+
+    /// What the host printed on stdout so far.
+    pub fn stdout(&self) -> String {
+        self.stdout.lock().unwrap().clone()
     }
 
     /// The host's process id.
