@@ -8,4 +8,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-HOPS_CHAOS_RUNS="${1:-5000}" cargo test -p hops-runtime --test all chaos -- --ignored --nocapture
+HOPS_CHAOS_RUNS="${1:-5000}" cargo test -p hops-runtime --test all chaos -- --nocapture

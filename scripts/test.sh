@@ -24,4 +24,8 @@ step "cargo test"
 # rustdoc does not read .cargo/config.toml's target rustflags: doctests link like the rest.
 export RUSTDOCFLAGS="-C relocation-model=static -C link-arg=-fuse-ld=lld"
 HOPS_TEST_IMAGE="$image_tag" cargo test "${test_flags[@]}"
+# Bounded fuzzing of every target (fuzz/): a crash fails the suite. Longer: scripts/fuzz.sh 600.
+fuzz_seconds="${HOPS_FUZZ_SECONDS:-20}"
+step "fuzz (${fuzz_seconds}s per target)"
+HOPS_FUZZ_TOOLCHAIN=stable bash scripts/fuzz.sh "$fuzz_seconds"
 step "done"

@@ -103,10 +103,6 @@ async fn pending_consumers(bus: &Bus) -> Vec<String> {
     busy
 }
 
-// Not in the suite yet: about one run in three leaves one run stuck after a call's result is
-// stored (the result's runner delivery never advances it) — a bug this test found, open in
-// issue 17. `scripts/chaos.sh` runs it.
-#[ignore = "finds an open bug: a run can stall after a leader kill (issue 17); scripts/chaos.sh runs it"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chaos_kill_a_replica_and_the_stream_leader_mid_flight() {
     hops_testutil::init_tracing();
