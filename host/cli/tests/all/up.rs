@@ -247,7 +247,18 @@ impl Up {
 }
 
 impl Drop for Up {
+    /// A test that fails mid-way still stops the host the way a user would (SIGTERM), so the
+    /// host stops its nats-server too; SIGKILL only if it does not stop within 10 s.
     fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.child.id().to_string()])
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
