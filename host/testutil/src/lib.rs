@@ -18,6 +18,7 @@
 #![allow(clippy::panic, clippy::expect_used, clippy::unwrap_used)]
 
 mod cluster;
+mod figures;
 mod github;
 pub mod scripted;
 
@@ -26,6 +27,7 @@ use std::path::{Path, PathBuf};
 use hops_bus::{LocalNats, LocalNatsOptions};
 
 pub use cluster::NatsCluster;
+pub use figures::{artifacts_dir, report_figure};
 pub use github::github_signature;
 
 /// Environment variable naming the nats-server binary for tests.

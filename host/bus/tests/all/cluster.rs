@@ -94,9 +94,9 @@ async fn a_replicated_stream_survives_its_leader_and_stays_exactly_once() {
     );
     let last = bus.read_last(&result).await.unwrap().expect("the result");
     assert_eq!(last.payload, Bytes::from(result.clone()));
-    println!(
-        "leader {leader_name} killed: writes stored again after {recovered:?} (new leader {new_leader})"
-    );
+    hops_testutil::report_figure(&format!(
+        "cluster: stream leader {leader_name} killed: writes stored again after {recovered:?} (new leader {new_leader})"
+    ));
 
     // The killed node comes back and catches up.
     cluster.node(killed).start_again().await;

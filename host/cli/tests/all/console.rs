@@ -11,15 +11,7 @@ use std::process::Command;
 use crate::up::Up;
 
 fn artifacts() -> PathBuf {
-    let root = std::env::var_os("HOPS_TEST_ARTIFACTS")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("CARGO_TARGET_DIR").map(|t| PathBuf::from(t).join("test-artifacts"))
-        })
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/test-artifacts")
-        });
-    root.join("console")
+    hops_testutil::artifacts_dir().join("console")
 }
 
 /// A project directory with the console's pipelines, the echo app and an app that cannot load.

@@ -125,11 +125,11 @@ fn ten_thousand_events_at_once_all_complete_with_bounded_memory() {
         &errored[..errored.len().min(5)]
     );
     let peak = peak_rss_mib(pid);
-    println!(
+    hops_testutil::report_figure(&format!(
         "flood: {events} events stored in {published:?}; all {events} runs completed {all_done:?} after the first was stored \
          ({:.0} runs/s); host peak RSS {peak} MiB (before the flood: {before} MiB), --max-in-flight 64",
         events as f64 / all_done.as_secs_f64()
-    );
+    ));
     // Bounded: the backlog stays in JetStream. 10,000 runs held in memory at once would show.
     assert!(
         peak < before + 400,

@@ -235,14 +235,14 @@ async fn chaos_kill_a_replica_and_the_stream_leader_mid_flight() {
         async || pending_consumers(&bus).await.is_empty(),
     )
     .await;
-    println!(
+    hops_testutil::report_figure(&format!(
         "chaos: {runs} runs x 3 calls on 2 replicas over a 3-node cluster: sent in {sent:?}, all completed {all_done:?} after the first was sent; \
          a run sent right after the kill completed {probe_done:?} after it (time to recover); \
          {repeats} calls repeated after the killed replica; calls by a/b/a2: {}/{}/{}",
         by_replica("a"),
         by_replica("b"),
         by_replica("a2"),
-    );
+    ));
     second.kill();
     if let Some(replica) = restarted {
         replica.kill();
