@@ -59,9 +59,14 @@ impl Default for RunnerOptions {
 /// Why a run could not be advanced.
 #[derive(Debug, thiserror::Error)]
 enum StepError {
-    /// Worth another delivery (bus trouble, a version not fetched yet).
+    /// Worth another delivery (a version not fetched yet, a server-side error).
     #[error("{0:#}")]
     Transient(anyhow::Error),
+    /// NATS cannot do it right now (unreachable, no stream leader, a read behind the delivery
+    /// during a failover): the step is tried again here, holding its delivery, until it can —
+    /// a failover must not spend the deliveries that end a run as given up.
+    #[error("{0:#}")]
+    Unavailable(anyhow::Error),
     /// The run cannot go on: it ends errored with this message.
     #[error("{0}")]
     Fatal(String),
@@ -69,8 +74,28 @@ enum StepError {
 
 impl From<hops_bus::BusError> for StepError {
     fn from(err: hops_bus::BusError) -> Self {
-        StepError::Transient(err.into())
+        if err.is_transient() || matches!(err, hops_bus::BusError::JetStreamUnavailable) {
+            StepError::Unavailable(err.into())
+        } else {
+            StepError::Transient(err.into())
+        }
     }
+}
+
+impl StepError {
+    /// An orchestration error: [`StepError::Unavailable`] when a bus error that goes away on
+    /// its own is behind it.
+    fn retry(err: anyhow::Error) -> StepError {
+        match err.downcast::<hops_bus::BusError>() {
+            Ok(bus) => bus.into(),
+            Err(other) => StepError::Transient(other),
+        }
+    }
+}
+
+/// Waits before trying a step again while NATS is unavailable: 250 ms, doubling to 4 s.
+fn unavailable_wait(tries: u32) -> Duration {
+    Duration::from_millis(250u64 << tries.min(4))
 }
 
 /// What the runner shares with the rest of the host.
@@ -120,6 +145,7 @@ pub(crate) async fn run(
         metrics,
         ack_wait: options.consumer.ack_wait,
         local,
+        stop: cancel.clone(),
     });
     let limit = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let mut failures = 0u32;
@@ -207,6 +233,8 @@ struct Runner {
     ack_wait: Duration,
     /// Calls this process runs itself, when it also serves apps.
     local: Option<Arc<LocalCalls>>,
+    /// Cancelled when the runner stops: a step waiting for NATS gives its delivery back.
+    stop: CancellationToken,
 }
 
 /// Each run's place in this runner. Steps of one run take turns; a step reads every message
@@ -314,8 +342,31 @@ impl Runner {
                 self.give_up(&delivery, &run_id, message).await;
                 return;
             }
-            match self.step(&delivery).await {
+            let mut tries = 0u32;
+            let outcome = loop {
+                match self.step(&delivery).await {
+                    Err(StepError::Unavailable(err)) => {
+                        tries += 1;
+                        if tries == 1 || tries.is_multiple_of(10) {
+                            warn!(error = %err, tries, "run step waits for NATS; trying again");
+                        } else {
+                            debug!(error = %err, tries, "run step waits for NATS; trying again");
+                        }
+                        if let Err(err) = delivery.in_progress().await {
+                            debug!(error = %err, "in-progress ack failed");
+                        }
+                        tokio::select! {
+                            // Left unacknowledged: the step comes back to a runner later.
+                            () = self.stop.cancelled() => return,
+                            () = tokio::time::sleep(unavailable_wait(tries)) => {}
+                        }
+                    }
+                    other => break other,
+                }
+            };
+            match outcome {
                 Ok(()) => ack(&delivery).await,
+                Err(StepError::Unavailable(_)) => {}
                 Err(StepError::Fatal(message)) => {
                     warn!(error = %message, "run cannot go on; it ends errored");
                     match self.finish(&run_id, Some(message), Vec::new()).await {
@@ -388,7 +439,7 @@ impl Runner {
             // now would ack a result nobody evaluated and the run would stall: read again.
             let read_through = record.last_sequence;
             state.record = Some(record);
-            return Err(StepError::Transient(anyhow::anyhow!(
+            return Err(StepError::Unavailable(anyhow::anyhow!(
                 "the stream answered the read of run {run_id} only through sequence {read_through}, before the delivered message {sequence}"
             )));
         }
@@ -435,11 +486,7 @@ impl Runner {
                 pin
             }
         };
-        let set = self
-            .store
-            .by_hash(&pin)
-            .await
-            .map_err(StepError::Transient)?;
+        let set = self.store.by_hash(&pin).await.map_err(StepError::retry)?;
         let Some(bundle) = record.bundle() else {
             return Err(StepError::Fatal("the run has no event".to_owned()));
         };
@@ -466,7 +513,7 @@ impl Runner {
             let pipelines = decisions.pipelines.iter().map(|p| p.name.clone()).collect();
             self.finish(run_id, run_error(&decisions, record), pipelines)
                 .await
-                .map_err(StepError::Transient)?;
+                .map_err(StepError::retry)?;
             return Ok(false);
         }
         Ok(true)

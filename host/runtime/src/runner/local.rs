@@ -58,7 +58,7 @@ impl Runner {
                 Ok(running) => slot.settle(&mut state, record, running, stored),
                 // The delivery of the result steps the run again, reading it afresh, and
                 // ends it if it cannot go on.
-                Err(StepError::Transient(err)) => {
+                Err(StepError::Transient(err) | StepError::Unavailable(err)) => {
                     debug!(error = %err, "a step after a local result failed; its delivery steps the run");
                 }
                 Err(StepError::Fatal(message)) => {

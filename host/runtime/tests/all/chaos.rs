@@ -128,13 +128,21 @@ async fn chaos_kill_a_replica_and_the_stream_leader_mid_flight() {
     let observer = Host::start(observer_config).await.unwrap();
     let first = replica(urls.clone(), dir.path().to_owned(), log.clone(), "a");
     let second = replica(urls.clone(), dir.path().to_owned(), log.clone(), "b");
-    let warm = send_step(&observer, usize::MAX).await;
-    assert_eq!(
-        wait_run(&observer, &warm, Duration::from_secs(60))
-            .await
-            .status,
-        RunStatus::Completed
-    );
+    // Both replicas serve before anything is killed: warm-up runs until each has run calls
+    // (a replica still connecting when the kill comes would make the kill test nothing).
+    let mut warm = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let id = send_step(&observer, usize::MAX - warm.len()).await;
+        let view = wait_run(&observer, &id, Duration::from_secs(60)).await;
+        assert_eq!(view.status, RunStatus::Completed, "{view:#?}");
+        warm.push(id);
+        let ran = |tag: &str| log.all().iter().any(|h| h.by == tag);
+        if ran("a") && ran("b") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "replica a or b never ran a call");
+    }
 
     let started = Instant::now();
     let mut ids = Vec::with_capacity(runs);
@@ -205,7 +213,12 @@ async fn chaos_kill_a_replica_and_the_stream_leader_mid_flight() {
 
     // Each call once; a repeat only after an execution on the killed replica, as a later attempt.
     let mut executions: BTreeMap<(String, String), Vec<(u32, String)>> = BTreeMap::new();
-    for handled in log.all().into_iter().filter(|h| h.run_id != warm) {
+    let measured: Vec<_> = log
+        .all()
+        .into_iter()
+        .filter(|h| !warm.contains(&h.run_id))
+        .collect();
+    for handled in measured.iter().cloned() {
         executions
             .entry((handled.run_id, handled.call))
             .or_default()
@@ -228,7 +241,11 @@ async fn chaos_kill_a_replica_and_the_stream_leader_mid_flight() {
             "{run}/{call}: the repeat must be a later attempt: {tries:?}"
         );
     }
-    let by_replica = |tag: &str| log.all().iter().filter(|h| h.by == tag).count();
+    let by_replica = |tag: &str| measured.iter().filter(|h| h.by == tag).count();
+    assert!(
+        by_replica("a") > 0,
+        "replica a ran none of the runs before it was killed"
+    );
     eventually(
         Duration::from_secs(30),
         "no consumer with pending work",
