@@ -74,7 +74,15 @@ enum StepError {
 
 impl From<hops_bus::BusError> for StepError {
     fn from(err: hops_bus::BusError) -> Self {
-        if err.is_transient() || matches!(err, hops_bus::BusError::JetStreamUnavailable) {
+        use hops_bus::BusError;
+        // What a failover looks like: no responders, no stream leader (the stream "missing"),
+        // a request that timed out. Other server errors may well repeat: they spend deliveries.
+        if matches!(
+            err,
+            BusError::Timeout { .. }
+                | BusError::StreamMissing { .. }
+                | BusError::JetStreamUnavailable
+        ) {
             StepError::Unavailable(err.into())
         } else {
             StepError::Transient(err.into())
@@ -97,6 +105,11 @@ impl StepError {
 fn unavailable_wait(tries: u32) -> Duration {
     Duration::from_millis(250u64 << tries.min(4))
 }
+
+/// How long one delivery's step is tried again in place while NATS is unavailable; past it the
+/// delivery naks like any other failure (and counts toward giving up), so a stream that is
+/// really gone ends its runs errored instead of keeping them waiting for ever.
+const UNAVAILABLE_FOR_AT_MOST: Duration = Duration::from_secs(120);
 
 /// What the runner shares with the rest of the host.
 pub(crate) struct RunnerShared {
@@ -343,8 +356,14 @@ impl Runner {
                 return;
             }
             let mut tries = 0u32;
+            let waiting_since = std::time::Instant::now();
             let outcome = loop {
                 match self.step(&delivery).await {
+                    Err(StepError::Unavailable(err))
+                        if waiting_since.elapsed() >= UNAVAILABLE_FOR_AT_MOST =>
+                    {
+                        break Err(StepError::Transient(err));
+                    }
                     Err(StepError::Unavailable(err)) => {
                         tries += 1;
                         if tries == 1 || tries.is_multiple_of(10) {
