@@ -6,8 +6,10 @@
 //! or it lost NATS for longer than the ack wait — its node failed over, a network blip — and
 //! is still running the call, storing the result once it gets through. Running the call again
 //! at once would run it twice in the second case, so the delivery first waits (holding the
-//! request) for that result. A dead host's call runs again one ack wait later than it could;
-//! a host cut off for up to two ack waits never has its call repeated.
+//! request) for that result, until the stream has answered for a whole ack wait in a row (so a
+//! failover, during which nobody can store anything, does not count) and at most a minute. A
+//! dead host's call runs again one ack wait later than it could; a host cut off by a failover
+//! has its call repeated only if it is still cut off an ack wait after the stream is back.
 
 use std::time::{Duration, Instant};
 
@@ -19,6 +21,8 @@ use crate::inputs::INPUT_APP;
 
 /// How often the stream is asked for the result while waiting.
 const LOOK_EVERY: Duration = Duration::from_millis(250);
+/// The longest wait, however long the stream is unavailable.
+const GRACE_AT_MOST: Duration = Duration::from_secs(60);
 
 impl AppLoop {
     /// `Some(Stored)` (the request acked) when the host of the previous, silent attempt stores
@@ -46,18 +50,25 @@ impl AppLoop {
             previous,
             "the previous attempt's host went silent; giving it one ack wait to store its result"
         );
-        let deadline = Instant::now() + self.options.ack_wait;
+        // The silent host can only store its result while the stream takes writes: the wait
+        // lasts until the stream has answered for a whole ack wait in a row (a failover
+        // stretches it), and never more than a minute.
+        let give_up_at = Instant::now() + GRACE_AT_MOST;
         let stored = heartbeat
             .while_waiting(async {
+                let mut answering_since = Instant::now();
                 loop {
                     tokio::select! {
                         () = self.stop.cancelled() => return false,
                         () = tokio::time::sleep(LOOK_EVERY) => {}
                     }
-                    if let Ok(true) = self.bus.has_message(&req.result_subject).await {
-                        return true;
+                    match self.bus.has_message(&req.result_subject).await {
+                        Ok(true) => return true,
+                        Ok(false) => {}
+                        Err(_) => answering_since = Instant::now(),
                     }
-                    if Instant::now() >= deadline {
+                    let now = Instant::now();
+                    if now >= give_up_at || now - answering_since >= self.options.ack_wait {
                         return false;
                     }
                 }
