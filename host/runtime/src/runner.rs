@@ -360,11 +360,8 @@ impl Runner {
             let outcome = loop {
                 match self.step(&delivery).await {
                     Err(StepError::Unavailable(err))
-                        if waiting_since.elapsed() >= UNAVAILABLE_FOR_AT_MOST =>
+                        if waiting_since.elapsed() < UNAVAILABLE_FOR_AT_MOST =>
                     {
-                        break Err(StepError::Transient(err));
-                    }
-                    Err(StepError::Unavailable(err)) => {
                         tries += 1;
                         if tries == 1 || tries.is_multiple_of(10) {
                             warn!(error = %err, tries, "run step waits for NATS; trying again");
@@ -385,7 +382,6 @@ impl Runner {
             };
             match outcome {
                 Ok(()) => ack(&delivery).await,
-                Err(StepError::Unavailable(_)) => {}
                 Err(StepError::Fatal(message)) => {
                     warn!(error = %message, "run cannot go on; it ends errored");
                     match self.finish(&run_id, Some(message), Vec::new()).await {
@@ -393,14 +389,19 @@ impl Runner {
                         Err(err) => nak(&delivery, err, self.max_deliver).await,
                     }
                 }
-                Err(StepError::Transient(err)) if delivery.delivered >= self.max_deliver => {
+                // Unavailable here: for longer than the runner waits in place.
+                Err(StepError::Transient(err) | StepError::Unavailable(err))
+                    if delivery.delivered >= self.max_deliver =>
+                {
                     let message = format!(
                         "the runner gave up on this run after {} attempts: {err:#}",
                         delivery.delivered
                     );
                     self.give_up(&delivery, &run_id, message).await;
                 }
-                Err(StepError::Transient(err)) => nak(&delivery, err, self.max_deliver).await,
+                Err(StepError::Transient(err) | StepError::Unavailable(err)) => {
+                    nak(&delivery, err, self.max_deliver).await;
+                }
             }
         }
         .instrument(span)

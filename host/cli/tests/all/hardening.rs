@@ -12,16 +12,8 @@ use crate::up::Up;
 
 /// A project with `main.hops` holding `pipelines` and the echo app (with `echo_toml`).
 fn project(pipelines: &str, echo_toml: Option<&str>) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("p")).unwrap();
-    std::fs::write(dir.path().join("p/main.hops"), pipelines).unwrap();
-    let plugins = dir.path().join("plugins");
-    std::fs::create_dir_all(&plugins).unwrap();
-    std::fs::copy(hops_test_plugins::ECHO, plugins.join("echo.wasm")).unwrap();
-    if let Some(toml) = echo_toml {
-        std::fs::write(plugins.join("echo.toml"), toml).unwrap();
-    }
-    dir
+    let echo = crate::security::plugin(hops_test_plugins::ECHO);
+    crate::security::project(pipelines, &[("echo", &echo, echo_toml)])
 }
 
 fn pid_alive(up: &Up) -> bool {

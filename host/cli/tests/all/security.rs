@@ -20,7 +20,7 @@ use crate::up::{HOPS, Up};
 
 /// A project: `p/main.hops` holding `pipelines`, and `plugins/` with each `(name, wasm,
 /// toml)`.
-fn project(pipelines: &str, apps: &[(&str, &[u8], Option<&str>)]) -> tempfile::TempDir {
+pub fn project(pipelines: &str, apps: &[(&str, &[u8], Option<&str>)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("p")).unwrap();
     std::fs::write(dir.path().join("p/main.hops"), pipelines).unwrap();
@@ -35,7 +35,7 @@ fn project(pipelines: &str, apps: &[(&str, &[u8], Option<&str>)]) -> tempfile::T
     dir
 }
 
-fn plugin(path: &str) -> Vec<u8> {
+pub fn plugin(path: &str) -> Vec<u8> {
     std::fs::read(path).unwrap()
 }
 

@@ -48,7 +48,7 @@ impl AppLoop {
         }
         debug!(
             previous,
-            "the previous attempt's host went silent; giving it one ack wait to store its result"
+            "the previous attempt's host went silent; waiting for it to store its result"
         );
         // The silent host can only store its result while the stream takes writes: the wait
         // lasts until the stream has answered for a whole ack wait in a row (a failover
