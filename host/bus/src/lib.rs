@@ -46,6 +46,7 @@
 //! the creds test builds its operator, account and user JWTs itself (no `nsc`).
 
 mod cache;
+mod chained;
 mod config;
 mod connect;
 mod consumer;
@@ -64,6 +65,7 @@ mod read;
 mod stream;
 mod subjects;
 
+pub use chained::{Chained, SentOnce};
 pub use config::{
     Auth, BusConfig, DEFAULT_ACCOUNT, DEFAULT_PAYLOAD_MAX, DEFAULT_TOPIC, TlsOptions, redact_url,
 };

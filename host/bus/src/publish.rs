@@ -122,7 +122,7 @@ impl Bus {
         .await
     }
 
-    fn publish_error(&self, subject: &str, err: PublishError) -> BusError {
+    pub(crate) fn publish_error(&self, subject: &str, err: PublishError) -> BusError {
         match err.kind() {
             PublishErrorKind::StreamNotFound => BusError::StreamMissing {
                 subject: subject.to_owned(),

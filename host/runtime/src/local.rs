@@ -36,7 +36,7 @@ mod ask;
 mod run;
 
 pub(crate) use ask::{serve_questions, wait_for_publisher};
-pub(crate) use run::LocalCall;
+pub(crate) use run::{LocalCall, Ran, ReadyResult};
 
 /// Ended local runs remembered for their deliveries at most; past it the memory is cleared (a
 /// delivery that finds nothing looks at the bus instead).

@@ -140,6 +140,15 @@ impl RunRecord {
         }
     }
 
+    /// Calls requested whose result the record does not have.
+    pub fn awaiting(&self) -> impl Iterator<Item = &str> {
+        self.view
+            .requested
+            .iter()
+            .filter(|call| !self.view.results.contains_key(*call))
+            .map(String::as_str)
+    }
+
     /// Results by call slug.
     pub fn results(&self) -> &HashMap<String, Value> {
         &self.view.results

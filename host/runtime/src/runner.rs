@@ -12,21 +12,32 @@ use chrono::Utc;
 use futures::StreamExt as _;
 use hops_bus::{Bus, BusConsumer, Channels, Delivery, RunnerConsumerOptions, SubjectKind};
 use hops_core::{EventMeta, ResultMessage};
-use hops_pipeline::{Decisions, DoneDecision, PipelineStatus, evaluate};
+use hops_pipeline::{Decisions, Dispatch, DoneDecision, PipelineStatus, evaluate};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument as _, debug, info, warn};
 
 use crate::call_headers;
 use crate::evaluation::EvalSettings;
-use crate::local::{LocalCall, LocalCalls};
+use crate::local::{LocalCall, LocalCalls, LocalClaim, Ran};
 use crate::metrics::Metrics;
 use crate::pipelines::{PipelineStore, short};
 use crate::presence::Presence;
 use crate::rate::{Admission, RunRate, RunRateLimit, refused_message};
 use crate::run_record::{RUN_MARKER, RunRecord};
 
+mod chain;
 mod local;
+
+/// A call's request ready to publish.
+struct OutgoingRequest {
+    subject: String,
+    result_subject: String,
+    payload: Bytes,
+    headers: hops_bus::HeaderMap,
+    /// This process runs the call itself.
+    claim: Option<LocalClaim>,
+}
 
 /// Runner settings.
 #[derive(Debug, Clone)]
@@ -635,55 +646,24 @@ impl Runner {
         let subjects = self.bus.subjects();
         let mut publishes = Vec::with_capacity(decisions.calls.len() + decisions.done.len());
         for call in &decisions.calls {
-            let subject = subjects
-                .request(run_id, &call.call, &call.app, &call.handler)
-                .map_err(|e| StepError::Fatal(format!("call {}: {e}", call.call)))?;
-            let result_subject = subjects
-                .result(run_id, &call.call)
-                .map_err(|e| StepError::Fatal(format!("call {}: {e}", call.call)))?;
-            let payload = match &call.inputs {
-                Some(inputs) => Bytes::from(serde_json::to_vec(inputs).unwrap_or_default()),
-                None => Bytes::new(),
-            };
-            let mut headers = call_headers::encode(call, depth);
-            let claim = self
-                .local
-                .as_ref()
-                .and_then(|local| Some((local, local.claim(&call.app, &result_subject)?)));
-            // The local run applies the settings its request carries, as a worker would.
-            let settings = claim.as_ref().map(|(local, _)| {
-                headers.insert(call_headers::LOCAL, local.host_id.as_str());
-                call_headers::decode(Some(&headers))
-            });
+            let request = self.request(run_id, call, depth)?;
             publishes.push(futures::future::Either::Left(async move {
                 let published = self
                     .bus
-                    .publish_once_with_headers(&subject, headers, payload.clone())
+                    .publish_once_with_headers(
+                        &request.subject,
+                        request.headers.clone(),
+                        request.payload.clone(),
+                    )
                     .await?;
                 if published.duplicate {
                     return Ok(None);
                 }
-                debug!(call = %call.call, app = %call.app, handler = %call.handler, local = claim.is_some(), "call dispatched");
-                match claim.zip(settings) {
-                    Some(((local, claim), settings)) => {
-                        let local_call = LocalCall {
-                            run_id: run_id.to_owned(),
-                            call: call.call.clone(),
-                            app: call.app.clone(),
-                            handler: call.handler.clone(),
-                            inputs: payload,
-                            settings,
-                            result_subject,
-                        };
-                        let runner = Arc::clone(self);
-                        let calls = Arc::clone(local);
-                        local.tasks.spawn(async move {
-                            if let Some(result) = calls.run(claim, local_call).await {
-                                runner.step_after_local(result).await;
-                            }
-                        });
-                    }
-                    None => self.watch_if_unserved(run_id, call).await?,
+                debug!(call = %call.call, app = %call.app, handler = %call.handler, local = request.claim.is_some(), "call dispatched");
+                if request.claim.is_some() {
+                    self.run_locally(run_id, call, request);
+                } else {
+                    self.watch_if_unserved(run_id, call).await?;
                 }
                 Ok::<_, hops_bus::BusError>(Some(published.sequence))
             }));
@@ -711,6 +691,69 @@ impl Runner {
             stored.extend(outcome?);
         }
         Ok(stored)
+    }
+
+    /// What publishing `call`'s request needs; with this process's claim on the call when it
+    /// runs it itself (`crate::local`), which the request then says (`Hops-Local`).
+    fn request(
+        &self,
+        run_id: &str,
+        call: &Dispatch,
+        depth: u32,
+    ) -> Result<OutgoingRequest, StepError> {
+        let subjects = self.bus.subjects();
+        let subject = subjects
+            .request(run_id, &call.call, &call.app, &call.handler)
+            .map_err(|e| StepError::Fatal(format!("call {}: {e}", call.call)))?;
+        let result_subject = subjects
+            .result(run_id, &call.call)
+            .map_err(|e| StepError::Fatal(format!("call {}: {e}", call.call)))?;
+        let payload = match &call.inputs {
+            Some(inputs) => Bytes::from(serde_json::to_vec(inputs).unwrap_or_default()),
+            None => Bytes::new(),
+        };
+        let mut headers = call_headers::encode(call, depth);
+        let claim = self
+            .local
+            .as_ref()
+            .and_then(|local| local.claim(&call.app, &result_subject));
+        if let (Some(local), Some(_)) = (&self.local, &claim) {
+            headers.insert(call_headers::LOCAL, local.host_id.as_str());
+        }
+        Ok(OutgoingRequest {
+            subject,
+            result_subject,
+            payload,
+            headers,
+            claim,
+        })
+    }
+
+    /// Runs a claimed call whose request is stored, here, then evaluates its result.
+    fn run_locally(self: &Arc<Self>, run_id: &str, call: &Dispatch, request: OutgoingRequest) {
+        let (Some(local), Some(claim)) = (&self.local, request.claim) else {
+            return;
+        };
+        // The local run applies the settings its request carries, as a worker would.
+        let settings = call_headers::decode(Some(&request.headers));
+        let local_call = LocalCall {
+            run_id: run_id.to_owned(),
+            call: call.call.clone(),
+            app: call.app.clone(),
+            handler: call.handler.clone(),
+            inputs: request.payload,
+            settings,
+            result_subject: request.result_subject,
+        };
+        let runner = Arc::clone(self);
+        let calls = Arc::clone(local);
+        local.tasks.spawn(async move {
+            match calls.run(claim, local_call).await {
+                Ran::Stored(result) => runner.step_after_local(result).await,
+                Ran::Ready(ready) => runner.step_after_ready(*ready).await,
+                Ran::Nothing => {}
+            }
+        });
     }
 
     /// A call to an app no worker serves gets a wait marker: the runner watches it (below)

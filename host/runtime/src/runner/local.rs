@@ -16,7 +16,7 @@ use std::sync::atomic::Ordering;
 use hops_bus::RunMessage;
 use tracing::{Instrument as _, debug};
 
-use super::{Runner, SlotState, StepError};
+use super::{RunSlot, Runner, SlotState, StepError};
 
 impl Runner {
     /// Evaluates the run of `result`, a result this process just stored. Boxed: a step may
@@ -27,52 +27,67 @@ impl Runner {
     ) -> futures::future::BoxFuture<'static, ()> {
         let run_id = result.subject.run_id.clone();
         let span = tracing::info_span!("hops.runtime.runner.local_step", run_id = %run_id);
-        Box::pin(async move {
-            let Some(slot) = self.cache.existing(&run_id) else {
-                return;
-            };
-            let sequence = result.stream_sequence;
-            slot.through.fetch_max(sequence, Ordering::Relaxed);
-            let mut state = slot.state.lock().await;
-            if state.evaluated_through >= sequence {
-                return;
+        Box::pin(
+            async move {
+                let Some(slot) = self.cache.existing(&run_id) else {
+                    return;
+                };
+                slot.through
+                    .fetch_max(result.stream_sequence, Ordering::Relaxed);
+                let mut state = slot.state.lock().await;
+                self.evaluate_stored(&slot, &mut state, result).await;
             }
-            let Some(mut record) = state.record.take() else {
-                return;
-            };
-            let through = slot.through.load(Ordering::Relaxed).max(sequence);
-            if through == sequence && nothing_between(&state, record.last_sequence, sequence) {
-                record.extend(&[result]);
-            } else if let Err(err) = self.read_newer(&run_id, &mut record, through).await {
-                debug!(error = %err, "could not read the run; its result's delivery steps it");
-                state.record = Some(record);
-                return;
+            .instrument(span),
+        )
+    }
+
+    /// The step after `result`, a result this process stored, in the run's turn.
+    pub(super) async fn evaluate_stored(
+        self: &Arc<Self>,
+        slot: &RunSlot,
+        state: &mut SlotState,
+        result: RunMessage,
+    ) {
+        let run_id = result.subject.run_id.clone();
+        let sequence = result.stream_sequence;
+        slot.through.fetch_max(sequence, Ordering::Relaxed);
+        if state.evaluated_through >= sequence {
+            return;
+        }
+        let Some(mut record) = state.record.take() else {
+            return;
+        };
+        let through = slot.through.load(Ordering::Relaxed).max(sequence);
+        if through == sequence && nothing_between(state, record.last_sequence, sequence) {
+            record.extend(&[result]);
+        } else if let Err(err) = self.read_newer(&run_id, &mut record, through).await {
+            debug!(error = %err, "could not read the run; its result's delivery steps it");
+            state.record = Some(record);
+            return;
+        }
+        if record.last_sequence < sequence {
+            // The read did not reach the result yet (see `Runner::step`).
+            state.record = Some(record);
+            return;
+        }
+        let mut stored = Vec::new();
+        match self.advance(&run_id, &mut record, &mut stored).await {
+            Ok(running) => slot.settle(state, record, running, stored),
+            // The delivery of the result steps the run again, reading it afresh, and
+            // ends it if it cannot go on.
+            Err(StepError::Transient(err) | StepError::Unavailable(err)) => {
+                debug!(error = %err, "a step after a local result failed; its delivery steps the run");
             }
-            if record.last_sequence < sequence {
-                // The read did not reach the result yet (see `Runner::step`).
-                state.record = Some(record);
-                return;
-            }
-            let mut stored = Vec::new();
-            match self.advance(&run_id, &mut record, &mut stored).await {
-                Ok(running) => slot.settle(&mut state, record, running, stored),
-                // The delivery of the result steps the run again, reading it afresh, and
-                // ends it if it cannot go on.
-                Err(StepError::Transient(err) | StepError::Unavailable(err)) => {
-                    debug!(error = %err, "a step after a local result failed; its delivery steps the run");
-                }
-                Err(StepError::Fatal(message)) => {
-                    debug!(error = %message, "the run cannot go on; its result's delivery ends it");
-                }
+            Err(StepError::Fatal(message)) => {
+                debug!(error = %message, "the run cannot go on; its result's delivery ends it");
             }
         }
-        .instrument(span))
     }
 }
 
 /// Whether every stream sequence strictly between `after` and `upto` is one the runner stored
 /// for this run and the record does not need to read.
-fn nothing_between(state: &SlotState, after: u64, upto: u64) -> bool {
+pub(super) fn nothing_between(state: &SlotState, after: u64, upto: u64) -> bool {
     let gap = upto.saturating_sub(after).saturating_sub(1);
     let known = state
         .own

@@ -52,6 +52,18 @@ impl ResultTarget<'_> {
         );
     }
 
+    /// Counts a result this process stored (and keeps an errored one among the app's recent
+    /// errors).
+    pub(crate) fn note_stored(&self, result: &ResultMessage) {
+        let ran = (result.hops.finished_at - result.hops.started_at)
+            .to_std()
+            .ok();
+        self.metrics.call_stored(self.app, result.errored, ran);
+        if result.errored {
+            self.remember_error(result);
+        }
+    }
+
     /// Stores the call's one result and returns the publish's outcome with the payload as
     /// stored. A failed store is retried (the subject is the result's identity, so a retry can
     /// never store a second one); the call itself never runs again for it. A result over the
@@ -64,13 +76,7 @@ impl ResultTarget<'_> {
             match self.bus.publish_once(self.subject, payload.clone()).await {
                 Ok(published) => {
                     if !published.duplicate {
-                        let ran = (result.hops.finished_at - result.hops.started_at)
-                            .to_std()
-                            .ok();
-                        self.metrics.call_stored(self.app, result.errored, ran);
-                        if result.errored {
-                            self.remember_error(&result);
-                        }
+                        self.note_stored(&result);
                     }
                     if warned {
                         info!("the call's result is stored after all");

@@ -164,3 +164,156 @@ async fn a_request_whose_publisher_died_before_running_it_runs_once_as_attempt_2
     assert_eq!(ran[0].inputs, json!({"n": 7}));
     host.shutdown(Duration::from_secs(5)).await;
 }
+
+/// The result of `call` in `run`, read back with its headers.
+async fn stored_result(host: &Host, run: &str, call: &str) -> hops_bus::RunMessage {
+    let subject = host.bus().subjects().result(run, call).unwrap();
+    host.bus().read_last(&subject).await.unwrap().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sequential_step_sends_its_result_and_the_next_request_chained() {
+    hops_testutil::init_tracing();
+    let nats = NatsServer::start().await;
+    let dir = fixture("chain");
+    let log = CallLog::default();
+    let host = start_host(&nats.url(), dir.path(), &["tools"], &log).await;
+    let run = send(
+        &host,
+        json!({"n": 1, "hops": {"source": "t", "event": "chain"}}),
+    )
+    .await;
+    let view = wait_run(&host, &run, WAIT).await;
+    assert_eq!(view.status, RunStatus::Completed, "{view:#?}");
+    assert_each_ran_once_as_attempt_1(&log, 3);
+    let inputs: Vec<_> = log
+        .of_run(&run)
+        .iter()
+        .map(|h| h.inputs["n"].clone())
+        .collect();
+    assert_eq!(inputs, [json!(1), json!(2), json!(3)]);
+    // The results of steps one and two went out named, and the next request was stored
+    // right after each, chained to it.
+    let named = |m: &hops_bus::RunMessage| {
+        m.headers
+            .as_ref()
+            .is_some_and(|h| h.get("Nats-Msg-Id").is_some())
+    };
+    for call in ["steps-one", "steps-two"] {
+        let message = stored_result(&host, &run, call).await;
+        assert!(named(&message), "{call}: {:?}", message.headers);
+        let request = host
+            .bus()
+            .read_last(
+                &host
+                    .bus()
+                    .subjects()
+                    .request(
+                        &run,
+                        match call {
+                            "steps-one" => "steps-two",
+                            _ => "steps-three",
+                        },
+                        "tools",
+                        "echo",
+                    )
+                    .unwrap(),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            request.stream_sequence,
+            message.stream_sequence + 1,
+            "the request right after the result it was computed from"
+        );
+    }
+    host.shutdown(Duration::from_secs(5)).await;
+}
+
+/// Step one's handler stores another attempt's result (`n` = 100) for its own call before it
+/// answers (`n` as given): what a host that took the call over meanwhile would have stored.
+struct Overtaken {
+    bus: std::sync::Arc<hops_bus::Bus>,
+    log: CallLog,
+}
+
+#[async_trait::async_trait]
+impl hops_core::Worker for Overtaken {
+    async fn handle(
+        &self,
+        call: hops_core::CallRequest,
+    ) -> Result<hops_core::CallOutput, hops_core::CallError> {
+        let inputs = call.inputs_json();
+        let echo = TestApp {
+            log: self.log.clone(),
+            by: String::new(),
+        };
+        if call.call_id == "steps-one" {
+            let theirs = ResultMessage::from_outcome(
+                &Ok(hops_core::CallOutput::json(json!({"inputs": {"n": 100}}))),
+                chrono::Utc::now(),
+                chrono::Utc::now(),
+            );
+            let subject = self
+                .bus
+                .subjects()
+                .result(&call.run_id, &call.call_id)
+                .unwrap();
+            let stored = self
+                .bus
+                .publish_once(&subject, Bytes::from(theirs.to_bytes()))
+                .await
+                .unwrap();
+            assert!(!stored.duplicate);
+            echo.handle(call).await?;
+            return Ok(hops_core::CallOutput::json(json!({"inputs": inputs})));
+        }
+        echo.handle(call).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chained_request_after_a_result_that_another_attempt_beat_is_never_stored() {
+    hops_testutil::init_tracing();
+    let nats = NatsServer::start().await;
+    let dir = fixture("chain");
+    let log = CallLog::default();
+    let workers = hops_core::Workers::new();
+    workers.insert(
+        "tools",
+        std::sync::Arc::new(Overtaken {
+            bus: connect(&nats.url()).await,
+            log: log.clone(),
+        }),
+    );
+    let host = Host::start(config(connect(&nats.url()).await, dir.path(), workers))
+        .await
+        .unwrap();
+    for n in 0..20 {
+        let run = send(
+            &host,
+            json!({"n": n, "hops": {"source": "t", "event": "chain"}}),
+        )
+        .await;
+        let view = wait_run(&host, &run, WAIT).await;
+        assert_eq!(view.status, RunStatus::Completed, "{view:#?}");
+        // Step two followed the stored result of step one, never the one this host computed
+        // and sent with step two's request chained to it.
+        let inputs: Vec<_> = log
+            .of_run(&run)
+            .iter()
+            .map(|h| (h.call.clone(), h.inputs["n"].clone()))
+            .collect();
+        assert_eq!(
+            inputs,
+            [
+                ("steps-one".to_owned(), json!(n)),
+                ("steps-two".to_owned(), json!(101)),
+                ("steps-three".to_owned(), json!(102)),
+            ],
+            "run {n}"
+        );
+    }
+    host.shutdown(Duration::from_secs(5)).await;
+}

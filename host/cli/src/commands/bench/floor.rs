@@ -7,8 +7,17 @@ use anyhow::Context as _;
 use async_nats::jetstream::{self, consumer::pull, stream};
 use futures::StreamExt as _;
 
-/// Round trips (ms) of publish-with-ack then receive-and-ack on a scratch stream.
-pub async fn round_trips(client: &async_nats::Client, count: usize) -> anyhow::Result<Vec<f64>> {
+/// The floor's figures, in milliseconds.
+pub struct Floor {
+    /// Publish-with-ack, then receive and ack the delivery: one JetStream hop.
+    pub hop: Vec<f64>,
+    /// Publish-with-ack alone: the part of a hop a publisher waits for.
+    pub publish: Vec<f64>,
+}
+
+/// Round trips (ms) of publish-with-ack then receive-and-ack on a scratch stream, and of
+/// publish-with-ack alone.
+pub async fn round_trips(client: &async_nats::Client, count: usize) -> anyhow::Result<Floor> {
     let js = jetstream::new(client.clone());
     let stream = js
         .get_or_create_stream(stream::Config {
@@ -52,6 +61,16 @@ pub async fn round_trips(client: &async_nats::Client, count: usize) -> anyhow::R
             .map_err(|e| anyhow::anyhow!("floor ack: {e}"))?;
         out.push(started.elapsed().as_secs_f64() * 1000.0);
     }
+    drop(messages);
+    let mut publish = Vec::with_capacity(count);
+    for i in 0..count {
+        let started = Instant::now();
+        js.publish(format!("hopsbenchfloor.p{i}"), "x".into())
+            .await?
+            .await
+            .context("floor publish")?;
+        publish.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
     let _ = js.delete_stream("HOPSBENCHFLOOR").await;
-    Ok(out)
+    Ok(Floor { hop: out, publish })
 }
