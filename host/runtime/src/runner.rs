@@ -25,6 +25,7 @@ use crate::pipelines::{PipelineStore, short};
 use crate::presence::Presence;
 use crate::rate::{Admission, RunRate, RunRateLimit, refused_message};
 use crate::run_record::{RUN_MARKER, RunRecord};
+use chain::FirstStep;
 
 mod chain;
 mod local;
@@ -504,28 +505,55 @@ impl Runner {
         }
         let first_step = record.pin().is_none();
         let mut pinned_here = false;
+        let mut decided = None;
         let pin = match record.pin() {
             Some(pin) => pin.to_owned(),
             None => {
                 let current = self.store.current().ok_or_else(|| {
                     StepError::Transient(anyhow::anyhow!("no pipelines are loaded yet"))
                 })?;
-                let (pin, sequence) = self.bus.pin_run_once(run_id, &current.hash).await?;
+                let (pin, sequence) = match self.first_step_chained(run_id, record, &current).await
+                {
+                    FirstStep::Done { stored: chained } => {
+                        stored.extend(chained);
+                        return Ok(true);
+                    }
+                    FirstStep::Pinned {
+                        pin,
+                        sequence,
+                        decisions,
+                    } => {
+                        decided = decisions;
+                        (pin, sequence)
+                    }
+                    FirstStep::Unpinned { decisions } => {
+                        let (pin, sequence) = self.bus.pin_run_once(run_id, &current.hash).await?;
+                        // Decided for the current version: good if the run is pinned to it.
+                        decided = decisions.filter(|_| pin == current.hash);
+                        (pin, sequence)
+                    }
+                };
                 record.set_pin(&pin);
                 pinned_here = sequence.is_some();
                 stored.extend(sequence);
                 pin
             }
         };
-        let set = self.store.by_hash(&pin).await.map_err(StepError::retry)?;
-        let Some(bundle) = record.bundle() else {
-            return Err(StepError::Fatal("the run has no event".to_owned()));
+        let decisions = match decided {
+            Some(decisions) => decisions,
+            None => {
+                let set = self.store.by_hash(&pin).await.map_err(StepError::retry)?;
+                let Some(bundle) = record.bundle() else {
+                    return Err(StepError::Fatal("the run has no event".to_owned()));
+                };
+                let mut decisions = evaluate(&set, bundle, &self.eval.context(run_id))
+                    .map_err(|err| StepError::Fatal(err.to_string()))?;
+                if first_step {
+                    self.limit_new_runs(&mut decisions);
+                }
+                decisions
+            }
         };
-        let mut decisions = evaluate(&set, bundle, &self.eval.context(run_id))
-            .map_err(|err| StepError::Fatal(err.to_string()))?;
-        if first_step {
-            self.limit_new_runs(&mut decisions);
-        }
         if pinned_here {
             for state in &decisions.pipelines {
                 self.metrics.run_started(&state.name);

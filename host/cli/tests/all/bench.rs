@@ -38,6 +38,7 @@ fn bench_json_reports_every_figure() {
         "event_to_first_call_ms",
         "step_overhead_ms",
         "nats_floor_ms",
+        "nats_publish_ms",
         "wide_run_ms",
         "wide_per_call_ms",
         "long_step_overhead_ms",

@@ -199,6 +199,27 @@ async fn a_sequential_step_sends_its_result_and_the_next_request_chained() {
             .as_ref()
             .is_some_and(|h| h.get("Nats-Msg-Id").is_some())
     };
+    // The first request, right after the run's pin, chained to it.
+    let pin = host
+        .bus()
+        .read_last(&host.bus().subjects().pin(&run).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(named(&pin), "{:?}", pin.headers);
+    let first = host
+        .bus()
+        .read_last(
+            &host
+                .bus()
+                .subjects()
+                .request(&run, "steps-one", "tools", "echo")
+                .unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.stream_sequence, pin.stream_sequence + 1);
     for call in ["steps-one", "steps-two"] {
         let message = stored_result(&host, &run, call).await;
         assert!(named(&message), "{call}: {:?}", message.headers);
@@ -250,23 +271,23 @@ impl hops_core::Worker for Overtaken {
             by: String::new(),
         };
         if call.call_id == "steps-one" {
-            let theirs = ResultMessage::from_outcome(
-                &Ok(hops_core::CallOutput::json(json!({"inputs": {"n": 100}}))),
-                chrono::Utc::now(),
-                chrono::Utc::now(),
-            );
             let subject = self
                 .bus
                 .subjects()
                 .result(&call.run_id, &call.call_id)
                 .unwrap();
+            echo.handle(call).await?;
+            let theirs = ResultMessage::from_outcome(
+                &Ok(hops_core::CallOutput::json(json!({"inputs": {"n": 100}}))),
+                chrono::Utc::now(),
+                chrono::Utc::now(),
+            );
             let stored = self
                 .bus
                 .publish_once(&subject, Bytes::from(theirs.to_bytes()))
                 .await
                 .unwrap();
             assert!(!stored.duplicate);
-            echo.handle(call).await?;
             return Ok(hops_core::CallOutput::json(json!({"inputs": inputs})));
         }
         echo.handle(call).await
