@@ -35,6 +35,8 @@ pub struct Bus {
     /// Whether the stream has more than one replica: a direct get may then be answered by a
     /// follower that lags, so reads that decide whether to run a call go to the leader.
     pub(crate) replicated: Arc<AtomicBool>,
+    /// Where events this connection stores are announced (`Bus::watch_stored_events`).
+    pub(crate) stored_events: crate::own_events::StoredEvents,
 }
 
 impl Bus {
@@ -88,6 +90,7 @@ impl Bus {
                 inputs: Arc::default(),
                 direct_reads: Arc::new(AtomicBool::new(false)),
                 replicated: Arc::new(AtomicBool::new(false)),
+                stored_events: crate::own_events::StoredEvents::default(),
             })
         }
         .instrument(span)

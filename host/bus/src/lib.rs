@@ -57,6 +57,7 @@ mod inputs;
 mod leader;
 mod local;
 mod names;
+mod own_events;
 mod payloads;
 mod pinning;
 mod publish;

@@ -35,14 +35,9 @@ pub struct BusEvents(pub Arc<Bus>);
 #[async_trait]
 impl EventSink for BusEvents {
     async fn emit(&self, event: SourceEvent, run_id: String) -> Result<Emitted, EmitError> {
-        let subject = self
-            .0
-            .subjects()
-            .event(&run_id)
-            .map_err(|e| EmitError::Bus(e.to_string()))?;
         let published = self
             .0
-            .publish_once(&subject, Bytes::from(event.to_bytes()))
+            .publish_event(&run_id, Bytes::from(event.to_bytes()))
             .await
             .map_err(|e| EmitError::Bus(e.to_string()))?;
         Ok(Emitted {

@@ -173,6 +173,13 @@ pub(crate) async fn run(
         stop: cancel.clone(),
     });
     let limit = Arc::new(Semaphore::new(options.concurrency.max(1)));
+    if runner.local.is_some() {
+        tokio::spawn(step_own_events(
+            Arc::clone(&runner),
+            Arc::clone(&limit),
+            cancel.clone(),
+        ));
+    }
     let mut failures = 0u32;
     while !cancel.is_cancelled() {
         let consumer = match bus.runner_consumer(&name, &options.consumer).await {
@@ -232,6 +239,24 @@ async fn consume(
                 }
             }
             None => return,
+        }
+    }
+}
+
+/// Steps the runs of events this process stored as soon as they are stored, within the
+/// runner's concurrency (past it, their deliveries step them as usual).
+async fn step_own_events(runner: Arc<Runner>, limit: Arc<Semaphore>, cancel: CancellationToken) {
+    let mut events = runner.bus.watch_stored_events();
+    loop {
+        let event = tokio::select! {
+            () = cancel.cancelled() => return,
+            event = events.recv() => event,
+        };
+        let Some(event) = event else {
+            return;
+        };
+        if let Ok(permit) = Arc::clone(&limit).try_acquire_owned() {
+            tokio::spawn(Arc::clone(&runner).step_after_event(event, permit));
         }
     }
 }

@@ -17,6 +17,7 @@ use hops_bus::RunMessage;
 use tracing::{Instrument as _, debug};
 
 use super::{RunSlot, Runner, SlotState, StepError};
+use crate::run_record::RunRecord;
 
 impl Runner {
     /// Evaluates the run of `result`, a result this process just stored. Boxed: a step may
@@ -39,6 +40,37 @@ impl Runner {
             }
             .instrument(span),
         )
+    }
+
+    /// The first step of a run whose event this process just stored: the event is the whole
+    /// run so far, so nothing is read. The event's delivery then only acks; anything unusual
+    /// (the run already being stepped, a failed publish) leaves the step to it.
+    pub(super) async fn step_after_event(
+        self: Arc<Self>,
+        event: RunMessage,
+        _permit: tokio::sync::OwnedSemaphorePermit,
+    ) {
+        let run_id = event.subject.run_id.clone();
+        let span = tracing::info_span!("hops.runtime.runner.local_event", run_id = %run_id);
+        async {
+            let slot = self.cache.slot(&run_id);
+            let sequence = event.stream_sequence;
+            slot.through.fetch_max(sequence, Ordering::Relaxed);
+            let mut state = slot.state.lock().await;
+            if state.evaluated_through >= sequence || state.record.is_some() {
+                return;
+            }
+            let mut record = RunRecord::from_messages(&[event]);
+            let mut stored = Vec::new();
+            match self.advance(&run_id, &mut record, &mut stored).await {
+                Ok(running) => slot.settle(&mut state, record, running, stored),
+                Err(err) => {
+                    debug!(error = %err, "the first step of a stored event failed; its delivery steps the run");
+                }
+            }
+        }
+        .instrument(span)
+        .await;
     }
 
     /// The step after `result`, a result this process stored, in the run's turn.
