@@ -80,6 +80,7 @@ pub use error::{BoxError, BusError, ConfigError, SubjectError};
 pub use inputs::INPUTS_BUCKET;
 pub use local::{LocalNats, LocalNatsError, LocalNatsOptions, NATS_SERVER_ENV};
 pub use names::{cleanse_name, stream_name_for, validate_label};
+pub use own_events::EventStarter;
 pub use payloads::{PAYLOAD_OBJECT_HEADER, PAYLOAD_SIZE_HEADER, PAYLOADS_BUCKET};
 pub use pinning::{PIPELINES_BUCKET, PipelineFiles, pipeline_set_hash};
 pub use publish::Published;

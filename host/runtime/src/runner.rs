@@ -25,9 +25,10 @@ use crate::pipelines::{PipelineStore, short};
 use crate::presence::Presence;
 use crate::rate::{Admission, RunRate, RunRateLimit, refused_message};
 use crate::run_record::{RUN_MARKER, RunRecord};
-use chain::FirstStep;
+use first_step::{FirstStep, Starter};
 
 mod chain;
+mod first_step;
 mod local;
 
 /// A call's request ready to publish.
@@ -158,6 +159,7 @@ pub(crate) async fn run(
         .consumer_name
         .clone()
         .unwrap_or_else(|| bus.runner_consumer_name());
+    let limit = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let runner = Arc::new(Runner {
         bus: Arc::clone(&bus),
         store,
@@ -171,9 +173,10 @@ pub(crate) async fn run(
         ack_wait: options.consumer.ack_wait,
         local,
         stop: cancel.clone(),
+        steps: Arc::clone(&limit),
     });
-    let limit = Arc::new(Semaphore::new(options.concurrency.max(1)));
     if runner.local.is_some() {
+        bus.set_event_starter(Arc::new(Starter(Arc::downgrade(&runner))));
         tokio::spawn(step_own_events(
             Arc::clone(&runner),
             Arc::clone(&limit),
@@ -285,6 +288,8 @@ struct Runner {
     local: Option<Arc<LocalCalls>>,
     /// Cancelled when the runner stops: a step waiting for NATS gives its delivery back.
     stop: CancellationToken,
+    /// Steps working at once (deliveries and runs this process starts itself).
+    steps: Arc<Semaphore>,
 }
 
 /// Each run's place in this runner. Steps of one run take turns; a step reads every message
@@ -514,6 +519,17 @@ impl Runner {
         record: &mut RunRecord,
         stored: &mut Vec<u64>,
     ) -> Result<bool, StepError> {
+        self.advance_with(run_id, record, stored, None).await
+    }
+
+    /// [`Runner::advance`] of an unpinned run whose first step was already sent (`first`).
+    async fn advance_with(
+        self: &Arc<Self>,
+        run_id: &str,
+        record: &mut RunRecord,
+        stored: &mut Vec<u64>,
+        first: Option<FirstStep>,
+    ) -> Result<bool, StepError> {
         if record.run_done.is_some() {
             return Ok(false);
         }
@@ -537,8 +553,11 @@ impl Runner {
                 let current = self.store.current().ok_or_else(|| {
                     StepError::Transient(anyhow::anyhow!("no pipelines are loaded yet"))
                 })?;
-                let (pin, sequence) = match self.first_step_chained(run_id, record, &current).await
-                {
+                let first = match first {
+                    Some(first) => first,
+                    None => self.first_step_chained(run_id, record, &current).await,
+                };
+                let (pin, sequence) = match first {
                     FirstStep::Done { stored: chained } => {
                         stored.extend(chained);
                         return Ok(true);

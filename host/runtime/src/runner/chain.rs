@@ -22,16 +22,14 @@
 //!
 //! Only a step that decides exactly one call, served here with a free slot, and nothing else is
 //! chained; the last step of a run (done markers), fan-outs and calls sent to other hosts go
-//! the usual way. A run's first step chains its request to its pin instead
-//! ([`Runner::first_step_chained`]): stored only if this runner's pin is the run's.
+//! the usual way. A run's first step chains its request to its pin instead (`first_step`).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use bytes::Bytes;
 use chrono::Utc;
-use hops_bus::{Chained, HeaderMap, RunMessage};
-use hops_pipeline::{Decisions, PipelineSet, PipelineStatus, evaluate};
+use hops_bus::{Chained, RunMessage};
+use hops_pipeline::{Decisions, PipelineStatus, evaluate};
 use tracing::{Instrument as _, debug, warn};
 
 use super::local::nothing_between;
@@ -219,139 +217,8 @@ fn chainable(slot: &RunSlot, state: &SlotState, record: &RunRecord, call: &str) 
 }
 
 /// A step that requests exactly one call and ends nothing.
-fn one_call_only(decisions: &Decisions) -> bool {
+pub(super) fn one_call_only(decisions: &Decisions) -> bool {
     decisions.calls.len() == 1
         && decisions.done.is_empty()
         && decisions.run_status() == PipelineStatus::Running
-}
-
-/// What a run's first step did when it tried to send the pin and the first request chained.
-pub(super) enum FirstStep {
-    /// Pin and request are stored, the request right after the pin: the call runs here.
-    Done { stored: Vec<u64> },
-    /// The run is pinned to `pin` (by this step when `sequence` is given) and the step goes on
-    /// the usual way, with the decisions already made for that version.
-    Pinned {
-        pin: String,
-        sequence: Option<u64>,
-        decisions: Option<Decisions>,
-    },
-    /// The run is not known to be pinned: pin it the usual way. The decisions, when given, were
-    /// made for the current version (and its new-run limits already applied).
-    Unpinned { decisions: Option<Decisions> },
-}
-
-impl Runner {
-    /// A run's first step with its pin and its one request sent back to back, the request
-    /// chained to the pin: stored only if this very pin was (no other runner pinned the run
-    /// first) and nothing came between them. Same conditions as a chained result: one call,
-    /// served here with a free slot, nothing else decided.
-    pub(super) async fn first_step_chained(
-        self: &Arc<Self>,
-        run_id: &str,
-        record: &mut RunRecord,
-        current: &PipelineSet,
-    ) -> FirstStep {
-        let unpinned = FirstStep::Unpinned { decisions: None };
-        if self.local.is_none() || !self.bus.chains() {
-            return unpinned;
-        }
-        let (Ok(subject), Ok(pin_payload)) = (
-            self.bus.subjects().pin(run_id),
-            serde_json::to_vec(&current.hash),
-        ) else {
-            return unpinned;
-        };
-        let Some(mut bundle) = record.bundle().cloned() else {
-            return unpinned;
-        };
-        bundle.pin = Some(current.hash.clone());
-        let Ok(mut decisions) = evaluate(current, &bundle, &self.eval.context(run_id)) else {
-            return unpinned;
-        };
-        self.limit_new_runs(&mut decisions);
-        let request = if one_call_only(&decisions) {
-            self.request(run_id, &decisions.calls[0], record.depth())
-                .ok()
-                .filter(|request| request.claim.is_some())
-        } else {
-            None
-        };
-        let id = uuid::Uuid::new_v4().simple().to_string();
-        let sent_pin = self
-            .bus
-            .send_once(
-                &subject,
-                HeaderMap::new(),
-                Bytes::from(pin_payload),
-                Some(&id),
-                None,
-            )
-            .await;
-        let Ok(sent_pin) = sent_pin else {
-            return FirstStep::Unpinned {
-                decisions: Some(decisions),
-            };
-        };
-        let mut sent_request = None;
-        if let Some(request) = request {
-            let sent = self
-                .bus
-                .send_once(
-                    &request.subject,
-                    request.headers.clone(),
-                    request.payload.clone(),
-                    None,
-                    Some(&id),
-                )
-                .await;
-            if let Ok(sent) = sent {
-                sent_request = Some((request, sent));
-            }
-        }
-        let pin_sequence = match sent_pin.outcome().await {
-            Ok(Chained::Stored(sequence)) => sequence,
-            // Another runner's pin stands, or this one may not be stored: the request was
-            // refused (or its claim now leaves it to its delivery); pin the usual way.
-            _ => {
-                return FirstStep::Unpinned {
-                    decisions: Some(decisions),
-                };
-            }
-        };
-        let Some((request, sent)) = sent_request else {
-            return FirstStep::Pinned {
-                pin: current.hash.clone(),
-                sequence: Some(pin_sequence),
-                decisions: Some(decisions),
-            };
-        };
-        match sent.outcome().await {
-            Ok(Chained::Stored(sequence)) => {
-                record.set_pin(&current.hash);
-                for state in &decisions.pipelines {
-                    self.metrics.run_started(&state.name);
-                }
-                for diagnostic in &decisions.diagnostics {
-                    warn!(version = %short(&current.hash), "{}", diagnostic.summary);
-                }
-                let call = &decisions.calls[0];
-                debug!(call = %call.call, app = %call.app, handler = %call.handler, local = true, chained = true, "call dispatched");
-                record.note_requested(&call.call);
-                self.run_locally(run_id, call, request);
-                FirstStep::Done {
-                    stored: vec![pin_sequence, sequence],
-                }
-            }
-            _ => {
-                // Not stored after the pin: the step publishes it the usual way.
-                drop(request);
-                FirstStep::Pinned {
-                    pin: current.hash.clone(),
-                    sequence: Some(pin_sequence),
-                    decisions: Some(decisions),
-                }
-            }
-        }
-    }
 }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use bytes::Bytes;
-use hops_api::RunStatus;
+use hops_api::{HostApi as _, RunStatus};
 use hops_bus::HeaderMap;
 use hops_core::ResultMessage;
 use hops_runtime::{Host, Roles};
@@ -30,6 +30,20 @@ fn assert_each_ran_once_as_attempt_1(log: &CallLog, expected: usize) {
         "calls that did not run exactly once: {wrong:?}"
     );
     assert_eq!(seen.len(), expected);
+}
+
+/// Waits until the host's runner consumes: from then on it takes the events the host sends.
+async fn wait_runner(host: &Host) {
+    let name = host.bus().runner_consumer_name();
+    eventually(WAIT, "the runner to consume", async || {
+        host.bus()
+            .consumer_activity(&name)
+            .await
+            .ok()
+            .flatten()
+            .is_some()
+    })
+    .await;
 }
 
 /// Waits until no request of `app` is delivered and unacknowledged or undelivered: every
@@ -178,6 +192,7 @@ async fn a_sequential_step_sends_its_result_and_the_next_request_chained() {
     let dir = fixture("chain");
     let log = CallLog::default();
     let host = start_host(&nats.url(), dir.path(), &["tools"], &log).await;
+    wait_runner(&host).await;
     let run = send(
         &host,
         json!({"n": 1, "hops": {"source": "t", "event": "chain"}}),
@@ -199,7 +214,15 @@ async fn a_sequential_step_sends_its_result_and_the_next_request_chained() {
             .as_ref()
             .is_some_and(|h| h.get("Nats-Msg-Id").is_some())
     };
-    // The first request, right after the run's pin, chained to it.
+    // The event this host published went out named, the run's pin right after it, chained
+    // to it, and the first request right after the pin, chained to the pin.
+    let event = host
+        .bus()
+        .read_last(&host.bus().subjects().event(&run).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(named(&event), "{:?}", event.headers);
     let pin = host
         .bus()
         .read_last(&host.bus().subjects().pin(&run).unwrap())
@@ -207,6 +230,7 @@ async fn a_sequential_step_sends_its_result_and_the_next_request_chained() {
         .unwrap()
         .unwrap();
     assert!(named(&pin), "{:?}", pin.headers);
+    assert_eq!(pin.stream_sequence, event.stream_sequence + 1);
     let first = host
         .bus()
         .read_last(
@@ -249,6 +273,77 @@ async fn a_sequential_step_sends_its_result_and_the_next_request_chained() {
             "the request right after the result it was computed from"
         );
     }
+    host.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_the_host_sends_again_starts_nothing_more() {
+    hops_testutil::init_tracing();
+    let nats = NatsServer::start().await;
+    let dir = fixture("chain");
+    let log = CallLog::default();
+    let host = start_host(&nats.url(), dir.path(), &["tools"], &log).await;
+    wait_runner(&host).await;
+    let event = json!({"n": 1, "hops": {"source": "t", "event": "chain"}});
+    // Stored by another process first (this connection's starter does not see it), so the
+    // host's send goes out chained and its event is refused as the run's second.
+    let source = hops_core::SourceEvent::from_value(event.clone()).unwrap();
+    let run_id = source.stable_run_id(Some("once"));
+    let theirs = host
+        .bus()
+        .publish_once(
+            &host.bus().subjects().event(&run_id).unwrap(),
+            Bytes::from(source.to_bytes()),
+        )
+        .await
+        .unwrap();
+    assert!(!theirs.duplicate);
+    let first = host
+        .services()
+        .send_event(event.clone(), Some("once".to_owned()))
+        .await
+        .unwrap();
+    let again = host
+        .services()
+        .send_event(event, Some("once".to_owned()))
+        .await
+        .unwrap();
+    assert!(
+        first.duplicate && again.duplicate,
+        "every send is the same run"
+    );
+    assert_eq!(first.run_id, run_id);
+    assert_eq!(again.run_id, run_id);
+    let view = wait_run(&host, &first.run_id, WAIT).await;
+    assert_eq!(view.status, RunStatus::Completed, "{view:#?}");
+    assert_each_ran_once_as_attempt_1(&log, 3);
+    wait_settled(&host, "tools").await;
+    // The refused second send stored nothing: the run's messages are its event, its pin, its
+    // three requests and results and its done markers, each once.
+    let messages = host
+        .bus()
+        .read_run_through(&first.run_id, hops_bus::Channels::All, u64::MAX)
+        .await
+        .unwrap();
+    let mut subjects: Vec<_> = messages
+        .iter()
+        .map(|m| format!("{:?}", m.subject.kind))
+        .collect();
+    subjects.sort();
+    let before = subjects.len();
+    subjects.dedup();
+    assert_eq!(
+        before,
+        subjects.len(),
+        "a message stored twice: {subjects:?}"
+    );
+    assert_eq!(
+        messages
+            .iter()
+            .filter(|m| m.subject.kind == hops_bus::SubjectKind::Pin)
+            .count(),
+        1
+    );
     host.shutdown(Duration::from_secs(5)).await;
 }
 
