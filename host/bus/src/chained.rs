@@ -115,7 +115,10 @@ impl SentOnce {
         match self.ack.await {
             // A repeated `Nats-Msg-Id`: this very message was stored before.
             Ok(ack) if ack.duplicate => Ok(Chained::Duplicate),
-            Ok(ack) => Ok(Chained::Stored(ack.sequence)),
+            Ok(ack) => {
+                self.bus.note_stored(ack.sequence, &self.subject);
+                Ok(Chained::Stored(ack.sequence))
+            }
             Err(err) if is_duplicate(&err) => Ok(Chained::Duplicate),
             Err(err) if is_not_after(&err) => Ok(Chained::NotAfter),
             Err(err) => Err(self.bus.publish_error(&self.subject, err)),

@@ -37,6 +37,8 @@ pub struct Bus {
     pub(crate) replicated: Arc<AtomicBool>,
     /// Where events this connection stores are announced (`Bus::watch_stored_events`).
     pub(crate) stored_events: crate::own_events::StoredEvents,
+    /// Sequences this connection saw stored (`Bus::stored_for_another_run`).
+    pub(crate) seen: Arc<crate::seen::SeenSequences>,
 }
 
 impl Bus {
@@ -91,6 +93,7 @@ impl Bus {
                 direct_reads: Arc::new(AtomicBool::new(false)),
                 replicated: Arc::new(AtomicBool::new(false)),
                 stored_events: crate::own_events::StoredEvents::default(),
+                seen: Arc::default(),
             })
         }
         .instrument(span)

@@ -135,6 +135,7 @@ pub(crate) fn deliveries(stream: PullStream, bus: Bus) -> Deliveries {
             };
             match subjects.parse(&message.subject) {
                 Ok(subject) => {
+                    bus.seen.note(info.1, &subject);
                     let (payload, payload_error) = match bus
                         .resolve_payload(
                             &message.subject,

@@ -63,6 +63,7 @@ mod pinning;
 mod publish;
 mod purge;
 mod read;
+mod seen;
 mod stream;
 mod subjects;
 

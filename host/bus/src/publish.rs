@@ -105,10 +105,13 @@ impl Bus {
                     sequence: ack.sequence,
                     duplicate: true,
                 },
-                Ok(ack) => Published {
-                    sequence: ack.sequence,
-                    duplicate: false,
-                },
+                Ok(ack) => {
+                    self.note_stored(ack.sequence, subject);
+                    Published {
+                        sequence: ack.sequence,
+                        duplicate: false,
+                    }
+                }
                 Err(err) if is_duplicate(&err) => Published {
                     sequence: 0,
                     duplicate: true,

@@ -13,5 +13,6 @@ mod pinning;
 mod publish;
 mod read;
 mod reconnect;
+mod seen;
 mod stream;
 mod tls;

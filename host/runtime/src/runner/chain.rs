@@ -154,8 +154,9 @@ impl Runner {
                 debug!(call = %call.call, app = %call.app, handler = %call.handler, local = true, chained = true, "call dispatched");
                 record.note_requested(&call.call);
                 self.run_locally(&run_id, &call, request);
-                if !nothing_between(state, before, result_at)
-                    && let Err(err) = self.read_newer(&run_id, &mut record, result_at).await
+                if !nothing_between(state, before, result_at, |s| {
+                    self.bus.stored_for_another_run(s, &run_id)
+                }) && let Err(err) = self.read_newer(&run_id, &mut record, result_at).await
                 {
                     // The decision stands (see the module's notes); the record does not.
                     debug!(error = %err, "could not read the run; the next step reads it afresh");

@@ -5,9 +5,10 @@
 //! bundle: the run as it stood when the result was stored, a prefix of its messages. The
 //! record must therefore reach up to the result. When every stream sequence between the
 //! record's last message and the result is one this runner stored itself and already holds
-//! (the run's pin, its requests), nothing else can have been stored in between and the result
-//! extends the record as it is; otherwise the messages in between are read first, as for a
-//! delivery. Anything unusual (the run not kept here, a failed read or publish) leaves the
+//! (the run's pin, its requests), or one this connection saw stored for another run or as a
+//! request (`Bus::stored_for_another_run`), nothing of the run's can have been stored in
+//! between and the result extends the record as it is; otherwise the messages in between are
+//! read first, as for a delivery. Anything unusual (the run not kept here, a failed read or publish) leaves the
 //! step to the result's delivery, which comes in any case.
 
 use std::sync::Arc;
@@ -90,7 +91,11 @@ impl Runner {
             return;
         };
         let through = slot.through.load(Ordering::Relaxed).max(sequence);
-        if through == sequence && nothing_between(state, record.last_sequence, sequence) {
+        if through == sequence
+            && nothing_between(state, record.last_sequence, sequence, |s| {
+                self.bus.stored_for_another_run(s, &run_id)
+            })
+        {
             record.extend(&[result]);
         } else if let Err(err) = self.read_newer(&run_id, &mut record, through).await {
             debug!(error = %err, "could not read the run; its result's delivery steps it");
@@ -117,21 +122,32 @@ impl Runner {
     }
 }
 
+/// Gaps longer than this are read rather than checked sequence by sequence.
+const GAP_CHECKED_MAX: u64 = 4096;
+
 /// Whether every stream sequence strictly between `after` and `upto` is one the runner stored
-/// for this run and the record does not need to read.
-pub(super) fn nothing_between(state: &SlotState, after: u64, upto: u64) -> bool {
+/// for this run and the record does not need to read, or one `elsewhere` knows is not the
+/// run's to read (another run's message, a request: `Bus::stored_for_another_run`).
+pub(super) fn nothing_between(
+    state: &SlotState,
+    after: u64,
+    upto: u64,
+    elsewhere: impl Fn(u64) -> bool,
+) -> bool {
     let gap = upto.saturating_sub(after).saturating_sub(1);
-    let known = state
-        .own
-        .iter()
-        .filter(|s| **s > after && **s < upto)
-        .count();
-    u64::try_from(known).is_ok_and(|known| known == gap)
+    if gap > GAP_CHECKED_MAX {
+        return false;
+    }
+    (after.saturating_add(1)..upto).all(|s| state.own.contains(&s) || elsewhere(s))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn unknown(_: u64) -> bool {
+        false
+    }
 
     fn state(own: &[u64]) -> SlotState {
         SlotState {
@@ -143,16 +159,28 @@ mod tests {
     #[test]
     fn a_result_right_after_the_runners_own_messages_needs_no_read() {
         // Event at 10, pin at 11 and request at 12 stored by the runner, result at 13.
-        assert!(nothing_between(&state(&[11, 12]), 10, 13));
-        assert!(nothing_between(&state(&[]), 10, 11));
+        assert!(nothing_between(&state(&[11, 12]), 10, 13, unknown));
+        assert!(nothing_between(&state(&[]), 10, 11, unknown));
     }
 
     #[test]
     fn any_message_the_runner_did_not_store_in_between_needs_a_read() {
         // Sequence 12 is someone else's (another run's, another host's result, a done marker).
-        assert!(!nothing_between(&state(&[11]), 10, 13));
-        assert!(!nothing_between(&state(&[]), 10, 12));
+        assert!(!nothing_between(&state(&[11]), 10, 13, unknown));
+        assert!(!nothing_between(&state(&[]), 10, 12, unknown));
         // Sequences outside the gap do not count.
-        assert!(!nothing_between(&state(&[9, 13, 14]), 10, 13));
+        assert!(!nothing_between(&state(&[9, 13, 14]), 10, 13, unknown));
+    }
+
+    #[test]
+    fn sequences_known_to_be_other_runs_need_no_read() {
+        // 12 is known to be another run's, 13 is not known.
+        let others = |s: u64| s == 12;
+        assert!(nothing_between(&state(&[11]), 10, 13, others));
+        assert!(!nothing_between(&state(&[11]), 10, 14, others));
+        assert!(
+            !nothing_between(&state(&[]), 0, 10_000, |_| true),
+            "too long a gap is read"
+        );
     }
 }
