@@ -44,8 +44,10 @@ impl std::fmt::Debug for StoredEvents {
 }
 
 impl Bus {
-    /// Publishes a run's source event once (see [`Bus::publish_once`]); when this publish
-    /// stored it, the watcher of [`Bus::watch_stored_events`] hears of it.
+    /// Publishes a run's source event once (see [`Bus::publish_once`]). The event starter of
+    /// [`Bus::set_event_starter`] gets it first (an inline payload only) and may store it
+    /// together with its run's first step; otherwise, when this publish stored it, the watcher
+    /// of [`Bus::watch_stored_events`] hears of it.
     ///
     /// # Errors
     ///
