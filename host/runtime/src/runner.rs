@@ -41,6 +41,25 @@ struct OutgoingRequest {
     claim: Option<LocalClaim>,
 }
 
+impl OutgoingRequest {
+    /// Sends the request without waiting for its ack, to be stored only right after the
+    /// message named `after` (`Bus::send_once`).
+    async fn send_after(
+        &self,
+        bus: &Bus,
+        after: &str,
+    ) -> Result<hops_bus::SentOnce, hops_bus::BusError> {
+        bus.send_once(
+            &self.subject,
+            self.headers.clone(),
+            self.payload.clone(),
+            None,
+            Some(after),
+        )
+        .await
+    }
+}
+
 /// Runner settings.
 #[derive(Debug, Clone)]
 pub struct RunnerOptions {

@@ -117,25 +117,13 @@ impl Runner {
             }
         };
         let next = match next {
-            Some((decisions, call, request)) => {
-                let sent = self
-                    .bus
-                    .send_once(
-                        &request.subject,
-                        request.headers.clone(),
-                        request.payload.clone(),
-                        None,
-                        Some(&id),
-                    )
-                    .await;
-                match sent {
-                    Ok(sent) => Some((decisions, call, request, sent)),
-                    Err(err) => {
-                        debug!(error = %err, "could not send the chained request");
-                        None
-                    }
+            Some((decisions, call, request)) => match request.send_after(&self.bus, &id).await {
+                Ok(sent) => Some((decisions, call, request, sent)),
+                Err(err) => {
+                    debug!(error = %err, "could not send the chained request");
+                    None
                 }
-            }
+            },
             None => None,
         };
         let stored = sent.confirm().await;

@@ -149,20 +149,10 @@ impl Runner {
             };
         };
         let mut request = None;
-        if let Some(outgoing) = plan.request.take() {
-            let sent = self
-                .bus
-                .send_once(
-                    &outgoing.subject,
-                    outgoing.headers.clone(),
-                    outgoing.payload.clone(),
-                    None,
-                    Some(id),
-                )
-                .await;
-            if let Ok(sent) = sent {
-                request = Some((outgoing, sent));
-            }
+        if let Some(outgoing) = plan.request.take()
+            && let Ok(sent) = outgoing.send_after(&self.bus, id).await
+        {
+            request = Some((outgoing, sent));
         }
         SentFirst {
             pin: Some(pin),

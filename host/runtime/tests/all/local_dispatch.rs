@@ -180,9 +180,13 @@ async fn a_request_whose_publisher_died_before_running_it_runs_once_as_attempt_2
 }
 
 /// The result of `call` in `run`, read back with its headers.
+/// The message stored on `subject` (it must be there).
+async fn stored(host: &Host, subject: &str) -> hops_bus::RunMessage {
+    host.bus().read_last(subject).await.unwrap().unwrap()
+}
+
 async fn stored_result(host: &Host, run: &str, call: &str) -> hops_bus::RunMessage {
-    let subject = host.bus().subjects().result(run, call).unwrap();
-    host.bus().read_last(&subject).await.unwrap().unwrap()
+    stored(host, &host.bus().subjects().result(run, call).unwrap()).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -216,19 +220,9 @@ async fn a_sequential_step_sends_its_result_and_the_next_request_chained() {
     };
     // The event this host published went out named, the run's pin right after it, chained
     // to it, and the first request right after the pin, chained to the pin.
-    let event = host
-        .bus()
-        .read_last(&host.bus().subjects().event(&run).unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let event = stored(&host, &host.bus().subjects().event(&run).unwrap()).await;
     assert!(named(&event), "{:?}", event.headers);
-    let pin = host
-        .bus()
-        .read_last(&host.bus().subjects().pin(&run).unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let pin = stored(&host, &host.bus().subjects().pin(&run).unwrap()).await;
     assert!(named(&pin), "{:?}", pin.headers);
     assert_eq!(pin.stream_sequence, event.stream_sequence + 1);
     let first = host
