@@ -164,17 +164,59 @@ impl Bus {
     }
 
     /// Creates or updates the runner's durable consumer `name` (cleansed) over
-    /// `<acct>.<topic>.notify.>`, explicit ack. A new durable starts at the beginning of the
-    /// stream, so nothing published before the first start is missed; an existing one resumes.
+    /// `<acct>.<topic>.notify.*.*` (events, pins, results; [`crate::Subjects::runner_steps`]), explicit
+    /// ack. A new durable starts at the beginning of the stream, so nothing published before
+    /// the first start is missed; an existing one resumes. One of an earlier version (over
+    /// `notify.>`) is narrowed in place: done and attempt markers it still holds are delivered
+    /// once more and acked.
     pub async fn runner_consumer(
         &self,
         name: &str,
         options: &RunnerConsumerOptions,
     ) -> Result<BusConsumer, BusError> {
+        self.runner_durable(
+            cleanse_name(name),
+            "hops runner: events, pins and results of the topic",
+            self.subjects.runner_steps(),
+            options,
+        )
+        .await
+    }
+
+    /// Creates or updates the durable consumer over the topic's wait markers
+    /// (`<acct>.<topic>.notify.*.*.wait`) that the runner with consumer `name` watches:
+    /// [`Bus::runner_waits_consumer_name`]. Explicit ack, from the start of the stream.
+    pub async fn runner_waits_consumer(
+        &self,
+        name: &str,
+        options: &RunnerConsumerOptions,
+    ) -> Result<BusConsumer, BusError> {
+        self.runner_durable(
+            Bus::runner_waits_consumer_name(name),
+            "hops runner: calls waiting for an app nobody serves yet",
+            self.subjects.runner_waits(),
+            options,
+        )
+        .await
+    }
+
+    /// The wait markers' consumer of the runner whose consumer is `name`: `<name>-waits`
+    /// (cleansed).
+    pub fn runner_waits_consumer_name(name: &str) -> String {
+        cleanse_name(&format!("{name}-waits"))
+    }
+
+    async fn runner_durable(
+        &self,
+        name: String,
+        description: &str,
+        filter: String,
+        options: &RunnerConsumerOptions,
+    ) -> Result<BusConsumer, BusError> {
         let config = PullConfig {
-            durable_name: Some(cleanse_name(name)),
-            description: Some("hops runner: every notify message of the topic".to_owned()),
-            filter_subject: self.subjects.all_notify(),
+            durable_name: Some(name),
+            description: Some(description.to_owned()),
+            filter_subject: filter,
             deliver_policy: DeliverPolicy::All,
             ack_policy: AckPolicy::Explicit,
             ack_wait: options.ack_wait,

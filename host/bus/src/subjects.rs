@@ -254,9 +254,22 @@ impl Subjects {
         Ok(format!("{}.request.*.*.{app}.*", self.prefix))
     }
 
-    /// `<acct>.<topic>.notify.>`: everything the runner reacts to.
+    /// `<acct>.<topic>.notify.>`: every notify message (a run's bundle, every run).
     pub fn all_notify(&self) -> String {
         format!("{}.notify.>", self.prefix)
+    }
+
+    /// `<acct>.<topic>.notify.*.*`: what a runner steps on — events and results (and pins,
+    /// which one filter cannot leave out). Done and attempt markers are left out: the runner
+    /// wrote them and has nothing to do on their delivery.
+    pub fn runner_steps(&self) -> String {
+        format!("{}.notify.*.*", self.prefix)
+    }
+
+    /// `<acct>.<topic>.notify.*.*.wait`: calls waiting for an app nobody served yet, which the
+    /// runner watches through a consumer of their own.
+    pub fn runner_waits(&self) -> String {
+        format!("{}.notify.*.*.wait", self.prefix)
     }
 
     /// `_hops.<acct>.<topic>.local.<host id>`: where a host that runs calls it dispatched

@@ -479,7 +479,14 @@ impl HostApi for HostServices {
     }
 
     async fn metrics(&self) -> Result<String, ApiError> {
-        let mut consumers = vec![("runner".to_owned(), self.bus.runner_consumer_name())];
+        let runner = self.bus.runner_consumer_name();
+        let mut consumers = vec![
+            (
+                "runner-waits".to_owned(),
+                Bus::runner_waits_consumer_name(&runner),
+            ),
+            ("runner".to_owned(), runner),
+        ];
         for app in self.served_here.names() {
             let name = self.bus.worker_consumer_name(&app);
             consumers.push((app, name));

@@ -202,25 +202,73 @@ pub(crate) async fn run(
             cancel.clone(),
         ));
     }
+    // Wait markers come through a consumer of their own, so the steps' consumer can leave
+    // out the done and attempt markers that only ever needed an ack.
+    let waits = tokio::spawn(serve(
+        Arc::clone(&runner),
+        Feed::Waits,
+        name.clone(),
+        options.consumer.clone(),
+        Arc::clone(&limit),
+        options.concurrency,
+        cancel.clone(),
+    ));
+    serve(
+        runner,
+        Feed::Steps,
+        name,
+        options.consumer.clone(),
+        Arc::clone(&limit),
+        options.concurrency,
+        cancel.clone(),
+    )
+    .await;
+    let _ = waits.await;
+    // Let runs in progress finish their publishes.
+    let _ = limit
+        .acquire_many(u32::try_from(options.concurrency.max(1)).unwrap_or(u32::MAX))
+        .await;
+}
+
+/// Which of the runner's two durable consumers a loop serves.
+#[derive(Debug, Clone, Copy)]
+enum Feed {
+    /// Events, pins and results: `<name>`.
+    Steps,
+    /// Wait markers: `<name>-waits`.
+    Waits,
+}
+
+/// Opens `feed`'s consumer (again, after a failure) and hands its deliveries to the runner
+/// until `cancel`.
+async fn serve(
+    runner: Arc<Runner>,
+    feed: Feed,
+    name: String,
+    options: RunnerConsumerOptions,
+    limit: Arc<Semaphore>,
+    batch: usize,
+    cancel: CancellationToken,
+) {
     let mut failures = 0u32;
     while !cancel.is_cancelled() {
-        let consumer = match bus.runner_consumer(&name, &options.consumer).await {
+        let opened = match feed {
+            Feed::Steps => runner.bus.runner_consumer(&name, &options).await,
+            Feed::Waits => runner.bus.runner_waits_consumer(&name, &options).await,
+        };
+        let consumer = match opened {
             Ok(consumer) => consumer,
             Err(err) => {
                 failures += 1;
-                warn!(error = %err, "runner: could not open its consumer; retrying");
+                warn!(error = %err, ?feed, "runner: could not open its consumer; retrying");
                 backoff(&cancel, failures).await;
                 continue;
             }
         };
         failures = 0;
-        info!(consumer = %name, "runner consuming");
-        consume(&runner, &consumer, &limit, options.concurrency, &cancel).await;
+        info!(consumer = %consumer.name(), "runner consuming");
+        consume(&runner, &consumer, &limit, batch, &cancel).await;
     }
-    // Let runs in progress finish their publishes.
-    let _ = limit
-        .acquire_many(u32::try_from(options.concurrency.max(1)).unwrap_or(u32::MAX))
-        .await;
 }
 
 async fn consume(

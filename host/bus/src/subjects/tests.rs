@@ -42,6 +42,8 @@ fn builders_follow_the_layout() {
         "hops.default.request.*.*.http.*"
     );
     assert_eq!(s.all_notify(), "hops.default.notify.>");
+    assert_eq!(s.runner_steps(), "hops.default.notify.*.*");
+    assert_eq!(s.runner_waits(), "hops.default.notify.*.*.wait");
     assert_eq!(s.all_events(), "hops.default.notify.*.event");
     assert_eq!(s.account_filter(), "hops.>");
     assert_eq!((s.account(), s.topic()), ("hops", "default"));

@@ -232,6 +232,11 @@ async fn runner_consumer_sees_notify_messages_published_before_it_existed() {
     // Not a hops subject (7 notify tokens): terminated and skipped, never handed out.
     publish(&bus, &format!("hops.default.notify.{run}.a.b")).await;
     publish(&bus, &s.result(&run, "c").unwrap()).await;
+    // The runner's own markers: left out of its steps' consumer.
+    publish(&bus, &s.done(&run, "p").unwrap()).await;
+    publish(&bus, &s.attempt(&run, "c", 1).unwrap()).await;
+    publish(&bus, &s.wait(&run, "c").unwrap()).await;
+    publish(&bus, &s.pin(&run).unwrap()).await;
 
     let name = bus.runner_consumer_name();
     assert_eq!(name, "hops-default-runner");
@@ -249,8 +254,29 @@ async fn runner_consumer_sees_notify_messages_published_before_it_existed() {
         SubjectKind::Result { call: "c".into() }
     );
     second.ack().await.unwrap();
+    let third = next(&mut deliveries, Duration::from_secs(5)).await.unwrap();
+    assert_eq!(third.subject.kind, SubjectKind::Pin);
+    third.ack().await.unwrap();
     assert!(
         next(&mut deliveries, Duration::from_millis(300))
+            .await
+            .is_none()
+    );
+
+    // Wait markers come through the runner's second consumer, and only they do.
+    let waits_name = Bus::runner_waits_consumer_name(&name);
+    assert_eq!(waits_name, "hops-default-runner-waits");
+    let waits = bus
+        .runner_waits_consumer(&name, &RunnerConsumerOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(waits.name(), waits_name);
+    let mut waiting = waits.messages(50).await.unwrap();
+    let wait = next(&mut waiting, Duration::from_secs(5)).await.unwrap();
+    assert_eq!(wait.subject.kind, SubjectKind::Wait { call: "c".into() });
+    wait.ack().await.unwrap();
+    assert!(
+        next(&mut waiting, Duration::from_millis(300))
             .await
             .is_none()
     );
@@ -327,6 +353,9 @@ async fn consumers_of_earlier_versions_lose_their_delivery_limit_in_place() {
         .unwrap();
     let info = consumer_info(&bus, &runner).await;
     assert_eq!(info.config.max_deliver, hops_bus::UNLIMITED_DELIVERIES);
+    // Narrowed in place to what the runner steps on; its position is kept.
+    assert_eq!(info.config.filter_subject, bus.subjects().runner_steps());
+    assert_eq!(info.name, runner);
 }
 
 async fn consumer_info(bus: &Bus, name: &str) -> async_nats::jetstream::consumer::Info {
@@ -365,4 +394,55 @@ async fn ephemeral_consumer_follows_one_run() {
             .is_none()
     );
     assert!(bus.delete_consumer(consumer.name()).await.unwrap());
+}
+
+#[tokio::test]
+async fn a_runner_consumer_of_an_earlier_version_is_narrowed_and_keeps_its_place() {
+    let (_server, bus) = setup().await;
+    let s = bus.subjects().clone();
+    let stream = bus.jetstream().get_stream("HOPS").await.unwrap();
+    let name = bus.runner_consumer_name();
+    // What Hops created before the runner left its own markers out.
+    stream
+        .create_consumer(async_nats::jetstream::consumer::pull::Config {
+            durable_name: Some(name.clone()),
+            filter_subject: s.all_notify(),
+            ack_policy: async_nats::jetstream::consumer::AckPolicy::Explicit,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let (first, second) = (run_id(), run_id());
+    publish(&bus, &s.event(&first).unwrap()).await;
+    publish(&bus, &s.done(&first, "p").unwrap()).await;
+    let old = bus
+        .runner_consumer(&name, &RunnerConsumerOptions::default())
+        .await
+        .unwrap();
+    let mut deliveries = old.messages(1).await.unwrap();
+    let event = next(&mut deliveries, Duration::from_secs(5)).await.unwrap();
+    assert_eq!(event.subject.run_id, first);
+    event.ack().await.unwrap();
+    drop(deliveries);
+
+    publish(&bus, &s.done(&second, "p").unwrap()).await;
+    publish(&bus, &s.event(&second).unwrap()).await;
+    let narrowed = bus
+        .runner_consumer(&name, &RunnerConsumerOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(narrowed.filter(), s.runner_steps());
+    let mut deliveries = narrowed.messages(50).await.unwrap();
+    // The first run's event is not delivered again and no done marker comes at all.
+    let got = next(&mut deliveries, Duration::from_secs(5)).await.unwrap();
+    assert_eq!(
+        (got.subject.run_id.as_str(), &got.subject.kind),
+        (second.as_str(), &SubjectKind::Event)
+    );
+    got.ack().await.unwrap();
+    assert!(
+        next(&mut deliveries, Duration::from_millis(300))
+            .await
+            .is_none()
+    );
 }
