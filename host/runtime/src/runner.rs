@@ -328,7 +328,9 @@ async fn step_own_events(runner: Arc<Runner>, limit: Arc<Semaphore>, cancel: Can
             return;
         };
         if let Ok(permit) = Arc::clone(&limit).try_acquire_owned() {
-            tokio::spawn(Box::pin(Arc::clone(&runner).step_after_event(event, permit)));
+            tokio::spawn(Box::pin(
+                Arc::clone(&runner).step_after_event(event, permit),
+            ));
         }
     }
 }
