@@ -138,6 +138,18 @@ impl Bus {
         let Some((object, size)) = reference(headers) else {
             return Ok(payload);
         };
+        // Boxed: the object store's futures are several KiB, and every read and delivery
+        // would otherwise carry them although few messages refer to a stored payload.
+        Box::pin(self.fetch_payload(subject, object, size)).await
+    }
+
+    /// Reads stored payload `object` (`size` bytes long, as its message says).
+    async fn fetch_payload(
+        &self,
+        subject: &str,
+        object: String,
+        size: usize,
+    ) -> Result<Bytes, BusError> {
         let store = self.payload_bucket().await?;
         let mut reader = store
             .get(object.as_str())

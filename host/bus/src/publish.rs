@@ -63,7 +63,9 @@ impl Bus {
             };
             return self.publish_message(subject, message).await;
         }
-        let (object, reference) = self.store_payload(subject, &payload).await?;
+        // Boxed: the object store's futures are several KiB, and every publish would otherwise
+        // carry them although few payloads are this large.
+        let (object, reference) = Box::pin(self.store_payload(subject, &payload)).await?;
         for (name, values) in reference.iter() {
             for value in values {
                 headers.append(name.clone(), value.clone());
@@ -79,10 +81,10 @@ impl Bus {
             .await;
         match &outcome {
             // Someone else's message stands: this payload is referenced by nothing.
-            Ok(published) if published.duplicate => self.discard_payload(&object).await,
+            Ok(published) if published.duplicate => Box::pin(self.discard_payload(&object)).await,
             // A timeout may still have stored the message, which then needs its payload.
             Err(BusError::Timeout { .. }) | Ok(_) => {}
-            Err(_) => self.discard_payload(&object).await,
+            Err(_) => Box::pin(self.discard_payload(&object)).await,
         }
         outcome
     }
