@@ -60,7 +60,9 @@ def main() -> None:
     print(f"While the host served the throughput phase ({end - start:.1f} s), share of both cores:")
     for pid, n in share.most_common(5):
         label = {host: "hops start (the measured host)"}.get(pid, names[pid])
-        if names[pid] == "hops" and pid != host:
+        # Any other process running hops code (by its binary, whatever the binary is called:
+        # HOPS_BIN may be a copy named otherwise) is the bench itself.
+        if pid in hops and pid != host:
             label = "hops bench (the load generator)"
         if pid == "0":
             label = "idle"
