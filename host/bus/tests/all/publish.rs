@@ -110,3 +110,51 @@ async fn publish_and_duplicate_latency() {
     eprintln!("publish_once: {publish:?} per publish, {duplicate:?} per duplicate (debug build)");
     assert!(duplicate < Duration::from_millis(50), "{duplicate:?}");
 }
+
+/// Objects in the payload bucket (none when it does not exist yet).
+async fn payload_objects(bus: &hops_bus::Bus) -> usize {
+    use futures::StreamExt as _;
+    let js = async_nats::jetstream::new(bus.client().clone());
+    let Ok(store) = js.get_object_store(hops_bus::PAYLOADS_BUCKET).await else {
+        return 0;
+    };
+    let mut list = store.list().await.unwrap();
+    let mut n = 0;
+    while let Some(object) = list.next().await {
+        object.unwrap();
+        n += 1;
+    }
+    n
+}
+
+#[tokio::test]
+async fn a_large_payload_is_kept_in_the_object_store_and_a_refused_duplicate_leaves_none_behind() {
+    hops_testutil::init_tracing();
+    let server = hops_testutil::NatsServer::start().await;
+    let mut config = crate::common::config(&server);
+    config.payload_inline_max = Some(1024);
+    let bus = hops_bus::Bus::connect(config).await.unwrap();
+    bus.ensure_stream().await.unwrap();
+    let subject = bus.subjects().event(&run_id()).unwrap();
+    let first = Bytes::from(format!("{{\"blob\":\"{}\"}}", "a".repeat(4000)));
+    let other = Bytes::from(format!("{{\"blob\":\"{}\"}}", "b".repeat(4000)));
+
+    assert!(
+        !bus.publish_once(&subject, first.clone())
+            .await
+            .unwrap()
+            .duplicate
+    );
+    assert_eq!(payload_objects(&bus).await, 1);
+    let stored = bus.read_last(&subject).await.unwrap().unwrap();
+    assert_eq!(stored.payload, first, "read back from the object store");
+
+    assert!(bus.publish_once(&subject, other).await.unwrap().duplicate);
+    assert_eq!(
+        payload_objects(&bus).await,
+        1,
+        "the refused duplicate's payload object is removed"
+    );
+    let stored = bus.read_last(&subject).await.unwrap().unwrap();
+    assert_eq!(stored.payload, first, "the first message stands");
+}
